@@ -1,0 +1,36 @@
+# The template's two commands: `make demo` and `make test`. Both need only Python 3.10+.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Baked services share one virtual environment, so temporalio, the Temporal CLI and
+# PostgreSQL are installed once for every variant the tests bake.
+BAKED_VENV ?= $(CURDIR)/.venv-baked
+DEMO_DIR ?= $(CURDIR)/build/demo
+
+.PHONY: demo test check clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+## demo: bake a service with the default answers into build/demo and run its example workflow end to end
+demo: $(VENV)/.installed
+	rm -rf $(DEMO_DIR)
+	mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	$(MAKE) -C $(DEMO_DIR)/kardashian-tracker demo
+
+## check: lint and type-check the template's own code (hooks, tests, filters)
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check hooks tests local_extensions.py
+	$(VENV)/bin/ruff format --check hooks tests local_extensions.py
+	$(VENV)/bin/mypy --strict hooks tests local_extensions.py
+
+## test: check the template's code, bake the defaults and variants, run every baked service's own tests
+test: check
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests
+
+clean:
+	rm -rf $(VENV) $(BAKED_VENV) build .pytest_cache .mypy_cache .ruff_cache

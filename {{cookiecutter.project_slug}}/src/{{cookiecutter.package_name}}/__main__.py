@@ -1,0 +1,6 @@
+"""``python -m {{ cookiecutter.package_name }}``: see :mod:`.cli`."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

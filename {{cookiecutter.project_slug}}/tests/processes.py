@@ -1,0 +1,79 @@
+"""Running the service's pieces as separate processes, as in production."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).parent.parent
+PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Wait until something accepts connections on the port, or fail if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+
+
+@contextmanager
+def background(args: Sequence[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a process; on exit, SIGTERM it and kill it if it does not go within 15 s."""
+    process = subprocess.Popen(
+        args, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def cli(*args: str) -> list[str]:
+    """The command line of ``python -m <package> ARGS`` with this interpreter."""
+    return [sys.executable, "-m", PACKAGE, *args]
+
+
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <package> ARGS`` in the project directory, output captured."""
+    return subprocess.run(
+        cli(*args),
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def service_env(temporal_address: str, database_url: str) -> dict[str, str]:
+    return os.environ | {"TEMPORAL_ADDRESS": temporal_address, "DATABASE_URL": database_url}

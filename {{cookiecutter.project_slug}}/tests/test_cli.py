@@ -1,0 +1,38 @@
+"""The command line: help on every command, and clear one-line errors when set-up is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from .processes import free_port, run_cli, service_env
+
+
+@pytest.mark.parametrize("command", ["dev", "worker", "init-db", "run"])
+def test_every_command_has_help(command: str) -> None:
+    result = run_cli(command, "--help", env=service_env("", ""))
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: python -m {{ cookiecutter.package_name }} {command}")
+
+
+def test_worker_without_database_url_says_what_to_set() -> None:
+    result = run_cli("worker", env=service_env(f"127.0.0.1:{free_port()}", ""))
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_without_temporal_exits_with_a_clear_message(database_url: str) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = run_cli("worker", env=service_env(address, database_url))
+    assert result.returncode != 0
+    assert f"cannot reach Temporal at {address}" in result.stderr
+    assert "TEMPORAL_ADDRESS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_db_without_a_database_exits_after_its_attempts() -> None:
+    url = f"postgresql://app@127.0.0.1:{free_port()}/app"
+    result = run_cli("init-db", "--attempts", "2", env=service_env("", url))
+    assert result.returncode == 1
+    assert "after 2 attempts" in result.stderr
+    assert "Traceback" not in result.stderr

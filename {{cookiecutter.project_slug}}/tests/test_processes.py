@@ -1,0 +1,96 @@
+"""The production shape: Temporal, PostgreSQL and the worker each in a process of their own.
+
+The worker is started with ``python -m {{ cookiecutter.package_name }} worker``; the workflow is started by
+the ``temporal`` CLI by its type name, with the input file the service ships.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from {{ cookiecutter.package_name }} import config, dev
+
+from .processes import (
+    PROJECT_ROOT,
+    background,
+    cli,
+    free_port,
+    run_cli,
+    service_env,
+    wait_for_port,
+)
+from .support import table_rows
+
+pytestmark = pytest.mark.processes
+
+EXAMPLE = PROJECT_ROOT / "examples" / "{{ cookiecutter.workflow_module }}.json"
+
+
+@pytest.fixture(scope="module")
+def temporal_address() -> Iterator[str]:
+    """A Temporal server in its own process (``temporal server start-dev``), or TEMPORAL_ADDRESS."""
+    external = config.temporal_address()
+    if external:
+        yield external
+        return
+    port = free_port()
+    command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
+    command += ["--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
+    with background(command, env=service_env("", "")) as server:
+        wait_for_port(port, server)
+        yield f"127.0.0.1:{port}"
+
+
+def temporal_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [dev.temporal_cli_path(), *args, "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
+    temporal_address: str, database_url: str
+) -> None:
+    env = service_env(temporal_address, database_url)
+    queue = f"processes-{uuid.uuid4()}"
+    init = run_cli("init-db", env=env)
+    assert init.returncode == 0, init.stderr
+    assert "schema applied" in init.stdout
+
+    snapshots = []
+    with background(cli("worker", "--task-queue", queue), env=env) as worker:
+        for attempt in range(2):
+            started = temporal_cli(
+                temporal_address,
+                "workflow", "execute",
+                "--type", "{{ cookiecutter.workflow_name }}Workflow",
+                "--task-queue", queue,
+                "--workflow-id", f"cli-{attempt}-{uuid.uuid4()}",
+                "--input-file", str(EXAMPLE),
+                "--output", "json",
+            )  # fmt: skip
+            assert started.returncode == 0, started.stdout + started.stderr
+            assert json.loads(started.stdout)["status"] == "COMPLETED"
+            snapshots.append(table_rows(database_url))
+
+        # Our own CLI starts the same input through the typed interface and prints the result.
+        ran = run_cli("run", "--input-file", str(EXAMPLE), "--task-queue", queue, env=env)
+        assert ran.returncode == 0, ran.stderr
+        members = json.loads(EXAMPLE.read_text(encoding="utf-8"))["members"]
+        assert json.loads(ran.stdout)["upserted"] == len(members)
+
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+
+    assert len(snapshots[0]) == len(members)
+    assert snapshots[1] == snapshots[0]
+    assert table_rows(database_url) == snapshots[0]

@@ -1,0 +1,114 @@
+"""Rule 8: stop_worker_faster() stops workers quickly, even with an activity in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from {{ cookiecutter.package_name }}.temporal.worker import (
+    STOP_POLL_SECONDS,
+    WorkerStopTimeoutError,
+    stop_worker_faster,
+)
+
+started = asyncio.Event()
+cancelled = asyncio.Event()
+release = asyncio.Event()
+
+
+@activity.defn(name="tests.heartbeating_sleep")
+async def heartbeating_sleep() -> None:
+    """A long activity that heartbeats and honours cancellation, as long activities must."""
+    started.set()
+    try:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.1)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+
+
+@activity.defn(name="tests.stubborn_sleep")
+async def stubborn_sleep() -> None:
+    """An activity that ignores cancellation until released: what makes shutdown hang."""
+    started.set()
+    while not release.is_set():
+        try:
+            await asyncio.wait_for(asyncio.shield(release.wait()), timeout=0.1)
+        except (asyncio.CancelledError, asyncio.TimeoutError):
+            continue
+
+
+@workflow.defn(name="tests.OneActivity")
+class OneActivity:
+    @workflow.run
+    async def run(self, activity_name: str) -> None:
+        await workflow.execute_activity(
+            activity_name,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=5),
+        )
+
+
+def worker_for(client: Client, task_queue: str, graceful: timedelta) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OneActivity],
+        activities=[heartbeating_sleep, stubborn_sleep],
+        graceful_shutdown_timeout=graceful,
+    )
+
+
+@pytest.fixture(autouse=True)
+def fresh_events() -> None:
+    for event in (started, cancelled, release):
+        event.clear()
+
+
+async def test_stops_a_worker_with_an_activity_in_flight(client: Client, task_queue: str) -> None:
+    worker = worker_for(client, task_queue, graceful=timedelta(seconds=0.5))
+    run = asyncio.create_task(worker.run())
+    await client.start_workflow(
+        OneActivity.run,
+        "tests.heartbeating_sleep",
+        id=f"stop-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    await asyncio.wait_for(started.wait(), timeout=15)
+
+    began = time.monotonic()
+    await stop_worker_faster(worker, timeout=10)
+    elapsed = time.monotonic() - began
+    await run
+
+    assert worker.is_shutdown
+    assert cancelled.is_set(), "the in-flight activity was told to stop"
+    print(f"worker with an activity in flight stopped in {elapsed:.2f}s")
+
+
+async def test_raises_when_the_worker_is_not_down_in_time(client: Client, task_queue: str) -> None:
+    worker = worker_for(client, task_queue, graceful=timedelta(seconds=0.2))
+    run = asyncio.create_task(worker.run())
+    await client.start_workflow(
+        OneActivity.run,
+        "tests.stubborn_sleep",
+        id=f"stuck-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    await asyncio.wait_for(started.wait(), timeout=15)
+
+    with pytest.raises(WorkerStopTimeoutError):
+        await stop_worker_faster(worker, timeout=2 * STOP_POLL_SECONDS)
+    # Let the stubborn activity end, then finish stopping, so no worker outlives the test.
+    release.set()
+    await stop_worker_faster(worker, timeout=10)
+    await run
