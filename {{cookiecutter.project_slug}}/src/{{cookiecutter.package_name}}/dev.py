@@ -45,7 +45,9 @@ async def start_temporal(
         port=port,
         ui=ui,
         ui_port=ui_port,
-        dev_server_log_level="error",
+        # The dev server logs a harmless "frontend not healthy yet" error while it
+        # starts; a real failure still surfaces, as start_local() raises.
+        dev_server_log_level="never",
         **options,
     )
 
