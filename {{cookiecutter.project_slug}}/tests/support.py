@@ -10,15 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }}.temporal.worker import create_worker, stop_worker_faster
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
+    TABLE,
     {{ cookiecutter.workflow_name }}ActivitiesImpl,
+    {{ cookiecutter.workflow_name }}ChunkWorkflowImpl,
     {{ cookiecutter.workflow_name }}WorkflowImpl,
 )
 
@@ -54,7 +59,7 @@ def service_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl],
+        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl, {{ cookiecutter.workflow_name }}ChunkWorkflowImpl],
         activities=[*impl.all(), *extra_activities],
         graceful_shutdown_timeout=graceful_shutdown,
     )
@@ -62,27 +67,64 @@ def service_worker(
 
 def table_rows(database_url: str) -> list[Row]:
     """Every row of the example table, ordered, ids included."""
+    query = sql.SQL("SELECT id, name, surname, known_for FROM {} ORDER BY id").format(TABLE)
     with psycopg.connect(database_url) as conn:
-        return conn.execute(
-            "SELECT id, name, surname, known_for FROM {{ cookiecutter.table_name }} ORDER BY id"
-        ).fetchall()
+        return conn.execute(query).fetchall()
 
 
-async def history_events(handle: WorkflowHandle[Any, Any], event_type: int) -> list[HistoryEvent]:
-    """The events of one type in the workflow's history, as the server recorded them."""
-    history = await handle.fetch_history()
-    return [event for event in history.events if event.event_type == event_type]
+async def workflow_histories(
+    client: Client, workflow_id: str, run_id: str
+) -> list[WorkflowHistory]:
+    """The history of this run, of the runs it continued as, and of all their children."""
+    histories: list[WorkflowHistory] = []
+    next_run: str | None = run_id
+    while next_run:
+        history = await client.get_workflow_handle(workflow_id, run_id=next_run).fetch_history()
+        histories.append(history)
+        next_run = None
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+                child = event.child_workflow_execution_started_event_attributes.workflow_execution
+                histories += await workflow_histories(client, child.workflow_id, child.run_id)
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                attributes = event.workflow_execution_continued_as_new_event_attributes
+                next_run = attributes.new_execution_run_id
+    return histories
 
 
-async def scheduled_activity_names(handle: WorkflowHandle[Any, Any]) -> list[str]:
-    events = await history_events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in events]
+async def handle_histories(
+    client: Client, handle: WorkflowHandle[Any, Any]
+) -> list[WorkflowHistory]:
+    """Every history a started workflow produced, children and continued runs included."""
+    run_id = handle.first_execution_run_id or handle.run_id
+    assert run_id, "a handle from start_workflow knows its first run"
+    return await workflow_histories(client, handle.id, run_id)
 
 
-async def activity_attempts(handle: WorkflowHandle[Any, Any]) -> list[int]:
+def events(histories: list[WorkflowHistory], event_type: int) -> list[HistoryEvent]:
+    return [e for history in histories for e in history.events if e.event_type == event_type]
+
+
+def scheduled_activity_names(histories: list[WorkflowHistory]) -> list[str]:
+    scheduled = events(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled]
+
+
+def activity_attempts(histories: list[WorkflowHistory]) -> list[int]:
     """The attempt on which each activity last started (1 means it was never retried)."""
-    events = await history_events(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-    return [e.activity_task_started_event_attributes.attempt for e in events]
+    started = events(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    return [e.activity_task_started_event_attributes.attempt for e in started]
+
+
+def application_error(error: BaseException) -> ApplicationError:
+    """The first ApplicationError behind a workflow, child workflow or activity failure."""
+    current: object = error
+    while not isinstance(current, ApplicationError):
+        # WorkflowFailureError, ChildWorkflowError and ActivityError each carry a .cause.
+        current = getattr(current, "cause", None)
+        if current is None:
+            raise AssertionError(f"no ApplicationError behind {error!r}")
+    return current
 
 
 async def wait_for_failed_attempt(
@@ -92,10 +134,15 @@ async def wait_for_failed_attempt(
 
     async def poll() -> None:
         while True:
-            description = await handle.describe()
-            for pending in description.raw_description.pending_activities:
-                if message in pending.last_failure.message:
-                    return
+            try:
+                description = await handle.describe()
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            else:
+                for pending in description.raw_description.pending_activities:
+                    if message in pending.last_failure.message:
+                        return
             await asyncio.sleep(0.2)
 
     await asyncio.wait_for(poll(), timeout)

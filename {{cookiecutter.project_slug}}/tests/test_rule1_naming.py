@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
     {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
-from .support import running, scheduled_activity_names, service_worker
+from .support import handle_histories, running, scheduled_activity_names, service_worker
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "{{ cookiecutter.workflow_module }}.json"
 
@@ -57,7 +57,13 @@ async def test_server_knows_interface_names(
         await handle.result()
     description = await handle.describe()
     assert description.workflow_type == "{{ cookiecutter.workflow_name }}Workflow"
-    names = set(await scheduled_activity_names(handle))
+    histories = await handle_histories(client, handle)
+    started = [h.events[0].workflow_execution_started_event_attributes for h in histories]
+    assert {attributes.workflow_type.name for attributes in started} == {
+        "{{ cookiecutter.workflow_name }}Workflow",
+        "{{ cookiecutter.workflow_name }}ChunkWorkflow",
+    }
+    names = set(scheduled_activity_names(histories))
     assert names == {
         "{{ cookiecutter.workflow_name }}Activities.add_{{ cookiecutter.workflow_module }}",
         "{{ cookiecutter.workflow_name }}Activities.count_family",

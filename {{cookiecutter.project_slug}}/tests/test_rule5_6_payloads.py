@@ -11,13 +11,10 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    {{ cookiecutter.workflow_name }},
-    {{ cookiecutter.workflow_name }}Workflow,
-    parse_input,
-)
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import {{ cookiecutter.workflow_name }}, parse_input
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import {{ cookiecutter.workflow_name }}Workflow
 
-from .support import activity_attempts, running, service_worker, table_rows
+from .support import activity_attempts, handle_histories, running, service_worker, table_rows
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "{{ cookiecutter.workflow_module }}.json"
 
@@ -51,9 +48,9 @@ def test_from_dict_names_what_is_wrong(payload: Any, complaint: str) -> None:
 
 def test_shipped_example_is_plain_json_of_the_input_shape() -> None:
     raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
-    family, members = parse_input(raw)
-    assert family and members
-    assert [m.to_dict() for m in members] == raw["members"]
+    job = parse_input(raw)
+    assert job.family and job.members
+    assert [m.to_dict() for m in job.members] == raw["members"]
 
 
 async def test_invalid_input_fails_the_workflow_at_once(
@@ -72,7 +69,7 @@ async def test_invalid_input_fails_the_workflow_at_once(
     assert isinstance(cause, ApplicationError)
     assert cause.type == "InvalidInput"
     assert "members[0]: missing field 'name'" in cause.message
-    assert await activity_attempts(handle) == []
+    assert activity_attempts(await handle_histories(client, handle)) == []
     assert table_rows(database_url) == []
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -21,6 +22,7 @@ from {{ cookiecutter.package_name }} import config, db, dev
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.worker import create_worker, stop_worker_faster
 
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import TABLE
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     TASK_QUEUE,
     {{ cookiecutter.workflow_name }}Workflow,
@@ -150,8 +152,8 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
             print(f"Workflows: {ui_address}/namespaces/default/workflows")
             database = config.redact_url(_require_database_url())
-            print(f"Rows:      {count_rows()} in table {{ cookiecutter.table_name }}; to see them:")
-            print(f'           psql "{database}" -c "TABLE {{ cookiecutter.table_name }}"')
+            print(f"Rows:      {count_rows()} in table {TABLE.as_string()}; to see them:")
+            print(f'           psql "{database}" -c "TABLE {TABLE.as_string()}"')
             if not args.once:
                 print(f"Worker running on task queue {TASK_QUEUE}; Ctrl-C to stop.")
                 await _wait_for_stop_signal()
@@ -167,7 +169,7 @@ async def cmd_dev(args: argparse.Namespace) -> None:
 
 def count_rows() -> int:
     with db.connect_to_db(attempts=1) as conn:
-        row = conn.execute("SELECT count(*) FROM {{ cookiecutter.table_name }}").fetchone()
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(TABLE)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -243,6 +245,18 @@ def add_task_queue_option(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    status = run_command(argv)
+    # Leave without interpreter finalisation: temporalio's Rust threads can outlive
+    # the event loop and abort the process while Python shuts down
+    # (temporalio/sdk-python#300). Everything worth keeping is flushed first.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments and run the command; return the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -259,6 +273,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             command = {"dev": cmd_dev, "worker": cmd_worker, "run": cmd_run}[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
-        sys.exit(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except SystemExit as exit_request:  # connect_to_db() gave up, or --help
+        if isinstance(exit_request.code, str):
+            print(exit_request.code, file=sys.stderr)
+            return 1
+        return exit_request.code or 0
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+    return 0

@@ -14,6 +14,8 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
+
 DEV_TEMPORAL_PORT = 7233
 DEV_UI_PORT = 8233
 
@@ -45,6 +47,7 @@ async def start_temporal(
         port=port,
         ui=ui,
         ui_port=ui_port,
+        data_converter=DATA_CONVERTER,
         # The dev server logs a harmless "frontend not healthy yet" error while it
         # starts; a real failure still surfaces, as start_local() raises.
         dev_server_log_level="never",

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
     {{ cookiecutter.workflow_name }}ActivitiesImpl,
+    {{ cookiecutter.workflow_name }}ChunkWorkflowImpl,
     {{ cookiecutter.workflow_name }}WorkflowImpl,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import TASK_QUEUE
@@ -39,13 +40,13 @@ def create_worker(
     """A worker for the {{ cookiecutter.workflow_name }} workflow and its activities.
 
     Only the Impl classes are registered; the server knows them by the interface's
-    names ({{ cookiecutter.workflow_name }}Workflow, {{ cookiecutter.workflow_name }}Activities.*).
+    names ({{ cookiecutter.workflow_name }}Workflow, {{ cookiecutter.workflow_name }}ChunkWorkflow, {{ cookiecutter.workflow_name }}Activities.*).
     """
     activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl],
+        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl, {{ cookiecutter.workflow_name }}ChunkWorkflowImpl],
         activities=activities.all(),
         graceful_shutdown_timeout=graceful_shutdown,
     )

@@ -1,26 +1,36 @@
 """What clients and other workflows import to use the {{ cookiecutter.workflow_name }} workflow.
 
-Interfaces only: the task queue, the payload types, and the
-``{{ cookiecutter.workflow_name }}Workflow`` / ``{{ cookiecutter.workflow_name }}Activities`` classes whose names the
-Temporal server and Web UI show. The code that runs lives in ``workflow.py``
-(``...WorkflowImpl`` / ``...ActivitiesImpl``). This module imports nothing that
-touches the outside world, so workflow code may import it inside the sandbox.
+Interfaces only: the task queue, the limits, the payload types, and the classes
+whose names the Temporal server and Web UI show. The code that runs lives in
+``workflow.py`` (the ``...Impl`` classes). This module touches nothing outside
+the process, so workflow code may import it inside the sandbox.
+
+Payloads are plain JSON objects, so any client can start the workflow: this
+service, another SDK, or ``temporal workflow start --input-file ...``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from temporalio import activity, workflow
 
 TASK_QUEUE = "{{ cookiecutter.task_queue }}"
 
-# Payloads are plain JSON objects, so any client can start the workflow: this
-# service, another SDK, or `temporal workflow start --input-file ...`.
+# Rule 3: no workflow run schedules more than this many activities and child
+# workflows. Each costs at least three history events, retries more, and the
+# server warns at 10,240 events and fails a run at 51,200. Bigger jobs fan out
+# into child workflows; a parent that would start too many children continues
+# as new. An input may lower it (tests do), never raise it.
+MAX_ACTIVITIES_PER_RUN = 1000
+
+# Generous for one upsert; a stuck call is cut off and retried as a new attempt.
+ACTIVITY_START_TO_CLOSE = timedelta(seconds=30)
+# Retries go on through a database outage of up to this long, then the workflow fails.
+ACTIVITY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
 
 
 class {{ cookiecutter.workflow_name }}Dict(TypedDict):
@@ -31,8 +41,17 @@ class {{ cookiecutter.workflow_name }}Dict(TypedDict):
     known_for: str
 
 
-class {{ cookiecutter.workflow_name }}WorkflowInput(TypedDict):
-    """Input of {{ cookiecutter.workflow_name }}Workflow: the family to keep up with and who is in it."""
+class _OptionalInput(TypedDict, total=False):
+    fans: int
+    """Numbered fans 1..fans to register. A number, not a list: a big job's input stays small."""
+    max_activities_per_run: int
+    """Lower than MAX_ACTIVITIES_PER_RUN to fan out sooner (tests use small values)."""
+    done: int
+    """Items already done by earlier runs; set by the workflow when it continues as new."""
+
+
+class {{ cookiecutter.workflow_name }}WorkflowInput(_OptionalInput):
+    """Input of {{ cookiecutter.workflow_name }}Workflow: the family to keep up with, its members and its fans."""
 
     family: str
     members: list[{{ cookiecutter.workflow_name }}Dict]
@@ -45,55 +64,20 @@ class {{ cookiecutter.workflow_name }}WorkflowResult(TypedDict):
     family_size: int
 
 
-@dataclass(frozen=True)
-class {{ cookiecutter.workflow_name }}:
-    """The domain object; converts to and from its payload form."""
+class {{ cookiecutter.workflow_name }}ChunkInput(TypedDict):
+    """One child workflow's share: some members, then a range of fan numbers."""
 
-    name: str
-    surname: str
-    known_for: str = ""
-
-    def to_dict(self) -> {{ cookiecutter.workflow_name }}Dict:
-        return {"name": self.name, "surname": self.surname, "known_for": self.known_for}
-
-    @classmethod
-    def from_dict(cls, data: {{ cookiecutter.workflow_name }}Dict | dict[str, Any]) -> {{ cookiecutter.workflow_name }}:
-        """Build from a payload; raise ValueError naming the field if it has the wrong shape."""
-        if not isinstance(data, dict):
-            raise ValueError(f"expected an object with name and surname, got {type(data).__name__}")
-        return cls(
-            name=_text_field(data, "name"),
-            surname=_text_field(data, "surname"),
-            known_for=_text_field(data, "known_for", default=""),
-        )
+    family: str
+    members: list[{{ cookiecutter.workflow_name }}Dict]
+    first_fan: int
+    fans: int
 
 
-def _text_field(data: dict[str, Any] | {{ cookiecutter.workflow_name }}Dict, key: str, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if value is None:
-        raise ValueError(f"missing field {key!r}")
-    if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string, got {type(value).__name__}")
-    return value
+class {{ cookiecutter.workflow_name }}Progress(TypedDict):
+    """Answer of the ``progress`` query: items upserted so far, out of all."""
 
-
-def parse_input(raw: Any) -> tuple[str, list[{{ cookiecutter.workflow_name }}]]:
-    """Check a workflow input's shape; raise ValueError saying what is wrong."""
-    if not isinstance(raw, dict):
-        raise ValueError(f"input must be a JSON object, got {type(raw).__name__}")
-    family = raw.get("family")
-    if not isinstance(family, str):
-        raise ValueError("input field 'family' must be a string")
-    members = raw.get("members")
-    if not isinstance(members, list):
-        raise ValueError("input field 'members' must be a list")
-    parsed = []
-    for index, member in enumerate(members):
-        try:
-            parsed.append({{ cookiecutter.workflow_name }}.from_dict(member))
-        except ValueError as error:
-            raise ValueError(f"members[{index}]: {error}") from None
-    return family, parsed
+    done: int
+    total: int
 
 
 def workflow_id_for(workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> str:
@@ -101,12 +85,6 @@ def workflow_id_for(workflow_input: {{ cookiecutter.workflow_name }}WorkflowInpu
     canonical = json.dumps(workflow_input, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
     return f"{{ cookiecutter.workflow_module | replace('_', '-') }}-{digest}"
-
-
-# Generous for one upsert; a stuck call is cut off and retried as a new attempt.
-ACTIVITY_START_TO_CLOSE = timedelta(seconds=30)
-# Retries go on through a database outage of up to this long, then the workflow fails.
-ACTIVITY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
 
 
 class {{ cookiecutter.workflow_name }}Activities:
@@ -131,5 +109,20 @@ class {{ cookiecutter.workflow_name }}Workflow:
 
     @workflow.run
     async def run(self, workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> {{ cookiecutter.workflow_name }}WorkflowResult:
-        """Upsert every member, then count the family."""
+        """Upsert every member and fan through child workflows, then count the family."""
+        raise NotImplementedError
+
+    @workflow.query
+    def progress(self) -> {{ cookiecutter.workflow_name }}Progress:
+        """How far the workflow is: items upserted so far, out of all."""
+        raise NotImplementedError
+
+
+@workflow.defn(name="{{ cookiecutter.workflow_name }}ChunkWorkflow")
+class {{ cookiecutter.workflow_name }}ChunkWorkflow:
+    """Child workflow: upserts one share of the work, at most one run's worth of activities."""
+
+    @workflow.run
+    async def run(self, chunk: {{ cookiecutter.workflow_name }}ChunkInput) -> int:
+        """Upsert the share's members and fans; return how many."""
         raise NotImplementedError

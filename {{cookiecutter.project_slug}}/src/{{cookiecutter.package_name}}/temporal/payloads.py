@@ -1,0 +1,57 @@
+"""The payload size limit (rule 4): no payload over 200 KiB leaves this service.
+
+Temporal only warns at 512 KiB and refuses at 2 MiB, and the SDK only warns.
+Every client of this service, and so every worker built on one, converts values
+with :data:`DATA_CONVERTER`, which refuses a larger payload before it is sent,
+with a non-retryable error that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import DataConverter, DefaultPayloadConverter
+from temporalio.exceptions import ApplicationError
+
+# The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
+MAX_PAYLOAD_BYTES = 200 * 1024
+
+PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+
+
+class PayloadTooLargeError(ApplicationError):
+    """A value whose payload is over MAX_PAYLOAD_BYTES. Non-retryable: a retry is as big."""
+
+    def __init__(self, size: int, limit: int = MAX_PAYLOAD_BYTES) -> None:
+        super().__init__(
+            f"payload of {size:,} bytes is over the {limit:,}-byte limit: store the data in "
+            "PostgreSQL and pass its key instead",
+            type=PAYLOAD_TOO_LARGE,
+            non_retryable=True,
+        )
+        self.size = size
+        self.limit = limit
+
+
+def check_payload_size(payload: Payload, limit: int = MAX_PAYLOAD_BYTES) -> None:
+    size = payload.ByteSize()
+    if size > limit:
+        raise PayloadTooLargeError(size, limit)
+
+
+class SizeLimitedPayloadConverter(DefaultPayloadConverter):
+    """The default JSON converter, refusing any payload over MAX_PAYLOAD_BYTES."""
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        payloads = super().to_payloads(values)
+        for payload in payloads:
+            check_payload_size(payload)
+        return payloads
+
+
+DATA_CONVERTER = dataclasses.replace(
+    DataConverter.default, payload_converter_class=SizeLimitedPayloadConverter
+)
