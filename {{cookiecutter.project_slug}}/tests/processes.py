@@ -9,9 +9,9 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).parent.parent
+from .support import PROJECT_ROOT
+
 PACKAGE = "{{ cookiecutter.package_name }}"
 
 

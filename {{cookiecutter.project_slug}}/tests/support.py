@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,16 +20,31 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from {{ cookiecutter.package_name }}.temporal.worker import create_worker, stop_worker_faster
+from {{ cookiecutter.package_name }}.temporal.worker import (
+    create_worker,
+    stop_worker_faster,
+)
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
     TABLE,
+    WORKFLOWS,
     {{ cookiecutter.workflow_name }}ActivitiesImpl,
-    {{ cookiecutter.workflow_name }}ChunkWorkflowImpl,
-    {{ cookiecutter.workflow_name }}WorkflowImpl,
+)
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
+    {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
 Row = tuple[Any, ...]
+
+PROJECT_ROOT = Path(__file__).parent.parent
+EXAMPLE = PROJECT_ROOT / "examples" / "{{ cookiecutter.workflow_module }}.json"
+
+
+def example_input() -> {{ cookiecutter.workflow_name }}WorkflowInput:
+    """The input the service ships in examples/, as any client would send it."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    data: {{ cookiecutter.workflow_name }}WorkflowInput = json.loads(text)
+    return data
 
 
 @asynccontextmanager
@@ -59,7 +76,7 @@ def service_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl, {{ cookiecutter.workflow_name }}ChunkWorkflowImpl],
+        workflows=WORKFLOWS,
         activities=[*impl.all(), *extra_activities],
         graceful_shutdown_timeout=graceful_shutdown,
     )

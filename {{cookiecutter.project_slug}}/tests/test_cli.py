@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from .processes import free_port, run_cli, service_env
+from .processes import PACKAGE, free_port, run_cli, service_env
 
 
 @pytest.mark.parametrize("command", ["dev", "worker", "init-db", "run"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help", env=service_env("", ""))
     assert result.returncode == 0
-    assert result.stdout.startswith(f"usage: python -m {{ cookiecutter.package_name }} {command}")
+    assert result.stdout.startswith(f"usage: python -m {PACKAGE} {command}")
 
 
 def test_worker_without_database_url_says_what_to_set() -> None:

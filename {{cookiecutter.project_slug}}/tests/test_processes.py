@@ -1,7 +1,7 @@
 """The production shape: Temporal, PostgreSQL and the worker each in a process of their own.
 
-The worker is started with ``python -m {{ cookiecutter.package_name }} worker``; the workflow is started by
-the ``temporal`` CLI by its type name, with the input file the service ships.
+The worker is started with ``python -m <package> worker``; the workflow is started
+by the ``temporal`` CLI by its type name, with the input file the service ships.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from {{ cookiecutter.package_name }} import config, dev
 
 from .processes import (
-    PROJECT_ROOT,
     background,
     cli,
     free_port,
@@ -25,11 +24,9 @@ from .processes import (
     service_env,
     wait_for_port,
 )
-from .support import table_rows
+from .support import EXAMPLE, example_input, table_rows
 
 pytestmark = pytest.mark.processes
-
-EXAMPLE = PROJECT_ROOT / "examples" / "{{ cookiecutter.workflow_module }}.json"
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +82,7 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
         # Our own CLI starts the same input through the typed interface and prints the result.
         ran = run_cli("run", "--input-file", str(EXAMPLE), "--task-queue", queue, env=env)
         assert ran.returncode == 0, ran.stderr
-        members = json.loads(EXAMPLE.read_text(encoding="utf-8"))["members"]
+        members = example_input()["members"]
         assert json.loads(ran.stdout)["upserted"] == len(members)
 
         worker.send_signal(signal.SIGTERM)

@@ -8,7 +8,9 @@ import uuid
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import {{ cookiecutter.workflow_name }}ActivitiesImpl
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
+    {{ cookiecutter.workflow_name }}ActivitiesImpl,
+)
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     {{ cookiecutter.workflow_name }}Dict,
     {{ cookiecutter.workflow_name }}Workflow,
@@ -32,8 +34,15 @@ async def test_permanent_error_fails_the_workflow_without_retry(
 ) -> None:
     # An empty name passes the shape check but breaks the table's CHECK constraint:
     # no retry can fix that, so the activity raises PermanentError.
-    nameless: {{ cookiecutter.workflow_name }}Dict = {"name": "", "surname": "Kardashian", "known_for": ""}
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {"family": "Kardashian", "members": [nameless]}
+    nameless: {{ cookiecutter.workflow_name }}Dict = {
+        "name": "",
+        "surname": "Kardashian",
+        "known_for": "",
+    }
+    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {
+        "family": "Kardashian",
+        "members": [nameless],
+    }
     async with running(service_worker(client, database_url, task_queue)):
         handle = await client.start_workflow(
             {{ cookiecutter.workflow_name }}Workflow.run,
@@ -52,9 +61,17 @@ async def test_transient_error_is_retried_until_it_heals(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     # The database is "down" (a closed port) for the first attempts, then comes back.
-    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(f"postgresql://app@127.0.0.1:{closed_port()}/app")
-    member: {{ cookiecutter.workflow_name }}Dict = {"name": "Kim", "surname": "Kardashian", "known_for": "business"}
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {"family": "Kardashian", "members": [member]}
+    unreachable = f"postgresql://app@127.0.0.1:{closed_port()}/app"
+    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(unreachable)
+    member: {{ cookiecutter.workflow_name }}Dict = {
+        "name": "Kim",
+        "surname": "Kardashian",
+        "known_for": "business",
+    }
+    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {
+        "family": "Kardashian",
+        "members": [member],
+    }
     async with running(service_worker(client, database_url, task_queue, activities=activities)):
         handle = await client.start_workflow(
             {{ cookiecutter.workflow_name }}Workflow.run,

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import {{ cookiecutter.workflow_name }}ActivitiesImpl
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
+    {{ cookiecutter.workflow_name }}ActivitiesImpl,
+)
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     {{ cookiecutter.workflow_name }}Dict,
     {{ cookiecutter.workflow_name }}Workflow,
-    {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
-from .support import running, service_worker, table_rows
-
-EXAMPLE = Path(__file__).parent.parent / "examples" / "{{ cookiecutter.workflow_module }}.json"
+from .support import example_input, running, service_worker, table_rows
 
 
 async def test_each_activity_twice_leaves_the_same_rows(database_url: str) -> None:
     activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
     env = ActivityEnvironment()
-    item: {{ cookiecutter.workflow_name }}Dict = {"name": "Kim", "surname": "Kardashian", "known_for": "business"}
+    item: {{ cookiecutter.workflow_name }}Dict = {
+        "name": "Kim",
+        "surname": "Kardashian",
+        "known_for": "business",
+    }
 
-    first_id = await env.run(activities.add_{{ cookiecutter.workflow_module }}, item)
+    first_id = await env.run(activities.upsert, item)
     after_first = table_rows(database_url)
-    second_id = await env.run(activities.add_{{ cookiecutter.workflow_module }}, item)
+    second_id = await env.run(activities.upsert, item)
     assert second_id == first_id
     assert table_rows(database_url) == after_first == [(first_id, "Kim", "Kardashian", "business")]
 
@@ -42,10 +43,12 @@ async def test_upsert_updates_in_place_instead_of_duplicating(database_url: str)
     activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
     env = ActivityEnvironment()
     row_id = await env.run(
-        activities.add_{{ cookiecutter.workflow_module }}, {"name": "Kim", "surname": "Kardashian", "known_for": "old"}
+        activities.upsert,
+        {"name": "Kim", "surname": "Kardashian", "known_for": "old"},
     )
     same_id = await env.run(
-        activities.add_{{ cookiecutter.workflow_module }}, {"name": "Kim", "surname": "Kardashian", "known_for": "new"}
+        activities.upsert,
+        {"name": "Kim", "surname": "Kardashian", "known_for": "new"},
     )
     assert same_id == row_id
     assert table_rows(database_url) == [(row_id, "Kim", "Kardashian", "new")]
@@ -54,7 +57,7 @@ async def test_upsert_updates_in_place_instead_of_duplicating(database_url: str)
 async def test_whole_workflow_twice_leaves_the_same_rows(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    workflow_input = example_input()
     members = workflow_input["members"]
     expected_family = sum(m["surname"] == workflow_input["family"] for m in members)
     async with running(service_worker(client, database_url, task_queue)):

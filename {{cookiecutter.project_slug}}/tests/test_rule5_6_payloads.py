@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import {{ cookiecutter.workflow_name }}, parse_input
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import {{ cookiecutter.workflow_name }}Workflow
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import (
+    {{ cookiecutter.workflow_name }},
+    parse_input,
+)
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
+    {{ cookiecutter.workflow_name }}Workflow,
+)
 
-from .support import activity_attempts, handle_histories, running, service_worker, table_rows
-
-EXAMPLE = Path(__file__).parent.parent / "examples" / "{{ cookiecutter.workflow_module }}.json"
+from .support import (
+    EXAMPLE,
+    activity_attempts,
+    example_input,
+    handle_histories,
+    running,
+    service_worker,
+    table_rows,
+)
 
 
 def test_domain_object_round_trips_through_json() -> None:
-    original = {{ cookiecutter.workflow_name }}(name="Khloé", surname="Kardashian", known_for='quotes " and \\ slashes')
+    original = {{ cookiecutter.workflow_name }}(
+        name="Khloé",
+        surname="Kardashian",
+        known_for='quotes " and \\ slashes',
+    )
     wire = json.loads(json.dumps(original.to_dict()))
     assert {{ cookiecutter.workflow_name }}.from_dict(wire) == original
 
@@ -47,7 +61,7 @@ def test_from_dict_names_what_is_wrong(payload: Any, complaint: str) -> None:
 
 
 def test_shipped_example_is_plain_json_of_the_input_shape() -> None:
-    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))  # as any client reads it
     job = parse_input(raw)
     assert job.family and job.members
     assert [m.to_dict() for m in job.members] == raw["members"]
@@ -76,7 +90,7 @@ async def test_invalid_input_fails_the_workflow_at_once(
 async def test_typed_start_takes_one_positional_argument(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    workflow_input = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    workflow_input = example_input()
     async with running(service_worker(client, database_url, task_queue)):
         result = await client.execute_workflow(
             {{ cookiecutter.workflow_name }}Workflow.run,

@@ -8,7 +8,10 @@ import pytest
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }}.temporal import client as client_module
-from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
+from {{ cookiecutter.package_name }}.temporal.client import (
+    connect_options,
+    workflow_client,
+)
 
 
 @pytest.fixture

@@ -19,10 +19,18 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from {{ cookiecutter.package_name }} import config, db, dev
-from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
-from {{ cookiecutter.package_name }}.temporal.worker import create_worker, stop_worker_faster
+from {{ cookiecutter.package_name }}.temporal.client import (
+    connect_options,
+    workflow_client,
+)
+from {{ cookiecutter.package_name }}.temporal.worker import (
+    create_worker,
+    stop_worker_faster,
+)
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import TABLE
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
+    TABLE,
+)
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     TASK_QUEUE,
     {{ cookiecutter.workflow_name }}Workflow,
@@ -176,7 +184,7 @@ def count_rows() -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.package_name }}",
-        description="Run the {{ cookiecutter.workflow_name }} workflow on Temporal, following the workflow guide.",
+        description=f"Run the workflow on Temporal (task queue {TASK_QUEUE}).",
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, DATABASE_URL, LOG_LEVEL.",
     )

@@ -97,7 +97,8 @@ def connect_to_db(
 def schema_sql() -> str:
     """The schema of every workflow module, in the order the modules are listed."""
     package = resources.files(__package__ or __name__)
-    return (package / "{{ cookiecutter.workflow_module }}" / "schema.sql").read_text(encoding="utf-8")
+    schema = package / "{{ cookiecutter.workflow_module }}" / "schema.sql"
+    return schema.read_text(encoding="utf-8")
 
 
 def apply_schema(conn: psycopg.Connection) -> None:

@@ -11,11 +11,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
+    WORKFLOWS,
     {{ cookiecutter.workflow_name }}ActivitiesImpl,
-    {{ cookiecutter.workflow_name }}ChunkWorkflowImpl,
-    {{ cookiecutter.workflow_name }}WorkflowImpl,
 )
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import TASK_QUEUE
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
+    TASK_QUEUE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,16 @@ def create_worker(
     task_queue: str = TASK_QUEUE,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
 ) -> Worker:
-    """A worker for the {{ cookiecutter.workflow_name }} workflow and its activities.
+    """A worker for the workflows and activities of workflow.py.
 
-    Only the Impl classes are registered; the server knows them by the interface's
-    names ({{ cookiecutter.workflow_name }}Workflow, {{ cookiecutter.workflow_name }}ChunkWorkflow, {{ cookiecutter.workflow_name }}Activities.*).
+    Only the Impl classes are registered; the server knows them by the names on
+    their interfaces (<Name>Workflow, <Name>Activities.upsert, ...).
     """
     activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[{{ cookiecutter.workflow_name }}WorkflowImpl, {{ cookiecutter.workflow_name }}ChunkWorkflowImpl],
+        workflows=WORKFLOWS,
         activities=activities.all(),
         graceful_shutdown_timeout=graceful_shutdown,
     )

@@ -1,1 +1,1 @@
-"""The {{ cookiecutter.workflow_name }} workflow: interfaces in workflow_interface.py, Impl classes in workflow.py."""
+"""One workflow: interfaces in workflow_interface.py, Impl classes in workflow.py."""

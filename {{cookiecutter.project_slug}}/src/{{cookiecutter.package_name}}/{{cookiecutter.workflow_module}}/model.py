@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,10 @@ class {{ cookiecutter.workflow_name }}:
         return {"name": self.name, "surname": self.surname, "known_for": self.known_for}
 
     @classmethod
-    def from_dict(cls, data: {{ cookiecutter.workflow_name }}Dict | dict[str, Any]) -> {{ cookiecutter.workflow_name }}:
+    def from_dict(
+        cls,
+        data: {{ cookiecutter.workflow_name }}Dict | Mapping[str, object],
+    ) -> {{ cookiecutter.workflow_name }}:
         """Build from a payload; raise ValueError naming the field if it has the wrong shape."""
         if not isinstance(data, dict):
             raise ValueError(f"expected an object with name and surname, got {type(data).__name__}")
@@ -85,10 +89,26 @@ def parse_input(raw: Any) -> {{ cookiecutter.workflow_name }}Job:
     fans = _whole(raw, "fans", 0, 0, 10**9)
     limit = _whole(raw, "max_activities_per_run", MAX_ACTIVITIES_PER_RUN, 2, MAX_ACTIVITIES_PER_RUN)
     done = _whole(raw, "done", 0, 0, len(parsed) + fans)
-    return {{ cookiecutter.workflow_name }}Job(family=family, members=parsed, fans=fans, limit=limit, done=done)
+    return {{ cookiecutter.workflow_name }}Job(
+        family=family,
+        members=parsed,
+        fans=fans,
+        limit=limit,
+        done=done,
+    )
 
 
-def _text(data: dict[str, Any] | {{ cookiecutter.workflow_name }}Dict, key: str, default: str | None = None) -> str:
+def chunk_items(
+    chunk: {{ cookiecutter.workflow_name }}ChunkInput,
+) -> list[{{ cookiecutter.workflow_name }}]:
+    """The items of a child workflow's share: its members, then its fans by number."""
+    members = [{{ cookiecutter.workflow_name }}.from_dict(m) for m in chunk["members"]]
+    numbers = range(chunk["first_fan"], chunk["first_fan"] + chunk["fans"])
+    fans = [{{ cookiecutter.workflow_name }}.fan(chunk["family"], number) for number in numbers]
+    return members + fans
+
+
+def _text(data: Mapping[str, object], key: str, default: str | None = None) -> str:
     value = data.get(key, default)
     if value is None:
         raise ValueError(f"missing field {key!r}")
@@ -97,7 +117,7 @@ def _text(data: dict[str, Any] | {{ cookiecutter.workflow_name }}Dict, key: str,
     return value
 
 
-def _whole(data: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+def _whole(data: Mapping[str, object], key: str, default: int, low: int, high: int) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"input field {key!r} must be a whole number from {low} to {high}")

@@ -21,11 +21,15 @@ with workflow.unsafe.imports_passed_through():
     from psycopg import sql
 
     from {{ cookiecutter.package_name }}.db import connect_to_db_or_raise
-    from {{ cookiecutter.package_name }}.temporal.retry import DEFAULT_RETRY_POLICY, PermanentError
+    from {{ cookiecutter.package_name }}.temporal.retry import (
+        DEFAULT_RETRY_POLICY,
+        PermanentError,
+    )
 
     from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import (
         {{ cookiecutter.workflow_name }},
         {{ cookiecutter.workflow_name }}Job,
+        chunk_items,
         parse_input,
     )
     from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
@@ -68,20 +72,21 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activity methods, for ``Worker(activities=...)``."""
-        return [self.add_{{ cookiecutter.workflow_module }}, self.count_family]
+        return [self.upsert, self.count_family]
 
-    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.add_{{ cookiecutter.workflow_module }}")
-    async def add_{{ cookiecutter.workflow_module }}(self, {{ cookiecutter.workflow_module }}: {{ cookiecutter.workflow_name }}Dict) -> int:
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.upsert")
+    async def upsert(self, item: {{ cookiecutter.workflow_name }}Dict) -> int:
         try:
-            item = {{ cookiecutter.workflow_name }}.from_dict({{ cookiecutter.workflow_module }})
+            parsed = {{ cookiecutter.workflow_name }}.from_dict(item)
         except ValueError as error:
             raise PermanentError(str(error)) from error
         async with connect_to_db_or_raise(self.database_url) as conn:
             try:
-                cursor = await conn.execute(UPSERT_SQL, (item.name, item.surname, item.known_for))
+                row_values = (parsed.name, parsed.surname, parsed.known_for)
+                cursor = await conn.execute(UPSERT_SQL, row_values)
             except (psycopg.DataError, psycopg.IntegrityError, ValueError) as error:
                 # The row itself is refused (a CHECK, a NUL byte): retrying cannot help.
-                raise PermanentError(f"row refused: {item}: {error}") from error
+                raise PermanentError(f"row refused: {parsed}: {error}") from error
             row = await cursor.fetchone()
         assert row is not None  # RETURNING always yields the row
         return int(row[0])
@@ -94,10 +99,10 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
         return int(row[0]) if row else 0
 
 
-async def upsert(item: {{ cookiecutter.workflow_name }}) -> int:
+async def schedule_upsert(item: {{ cookiecutter.workflow_name }}) -> int:
     """Schedule one upsert activity under the service's timeouts and retry policy."""
     return await workflow.execute_activity_method(
-        {{ cookiecutter.workflow_name }}Activities.add_{{ cookiecutter.workflow_module }},
+        {{ cookiecutter.workflow_name }}Activities.upsert,
         item.to_dict(),
         start_to_close_timeout=ACTIVITY_START_TO_CLOSE,
         schedule_to_close_timeout=ACTIVITY_SCHEDULE_TO_CLOSE,
@@ -119,7 +124,10 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
         self._total = 0
 
     @workflow.run
-    async def run(self, workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> {{ cookiecutter.workflow_name }}WorkflowResult:
+    async def run(
+        self,
+        workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+    ) -> {{ cookiecutter.workflow_name }}WorkflowResult:
         job = _checked(workflow_input)
         self._done, self._total = job.done, job.total
         await self._run_children(job)
@@ -176,14 +184,14 @@ class {{ cookiecutter.workflow_name }}ChunkWorkflowImpl({{ cookiecutter.workflow
 
     @workflow.run
     async def run(self, chunk: {{ cookiecutter.workflow_name }}ChunkInput) -> int:
-        members = [{{ cookiecutter.workflow_name }}.from_dict(m) for m in chunk["members"]]
-        fans = range(chunk["first_fan"], chunk["first_fan"] + chunk["fans"])
-        items = members + [{{ cookiecutter.workflow_name }}.fan(chunk["family"], number) for number in fans]
-        await asyncio.gather(*(upsert(item) for item in items))
+        items = chunk_items(chunk)
+        await asyncio.gather(*(schedule_upsert(item) for item in items))
         return len(items)
 
 
-def _checked(workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> {{ cookiecutter.workflow_name }}Job:
+def _checked(
+    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+) -> {{ cookiecutter.workflow_name }}Job:
     # Clients built on this service refuse an over-limit payload before sending it;
     # other clients (the temporal CLI, other SDKs) do not, so check it again here.
     # The converter raises PayloadTooLargeError, which fails the workflow cleanly.
@@ -196,3 +204,10 @@ def _checked(workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> {
         raise ApplicationError(
             f"invalid input: {error}", type="InvalidInput", non_retryable=True
         ) from None
+
+
+# What a worker registers: the Impl classes, never the interfaces.
+WORKFLOWS = [
+    {{ cookiecutter.workflow_name }}WorkflowImpl,
+    {{ cookiecutter.workflow_name }}ChunkWorkflowImpl,
+]

@@ -34,7 +34,7 @@ ACTIVITY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
 
 
 class {{ cookiecutter.workflow_name }}Dict(TypedDict):
-    """One {{ cookiecutter.workflow_name }} as it travels in payloads."""
+    """One item (a person) as it travels in payloads."""
 
     name: str
     surname: str
@@ -51,14 +51,14 @@ class _OptionalInput(TypedDict, total=False):
 
 
 class {{ cookiecutter.workflow_name }}WorkflowInput(_OptionalInput):
-    """Input of {{ cookiecutter.workflow_name }}Workflow: the family to keep up with, its members and its fans."""
+    """Workflow input: the family to keep up with, its members and its fans."""
 
     family: str
     members: list[{{ cookiecutter.workflow_name }}Dict]
 
 
 class {{ cookiecutter.workflow_name }}WorkflowResult(TypedDict):
-    """Result of {{ cookiecutter.workflow_name }}Workflow."""
+    """Workflow result: items upserted, and rows that carry the family's surname."""
 
     upserted: int
     family_size: int
@@ -90,9 +90,9 @@ def workflow_id_for(workflow_input: {{ cookiecutter.workflow_name }}WorkflowInpu
 class {{ cookiecutter.workflow_name }}Activities:
     """Activity interface. Names are qualified with the class so two modules never collide."""
 
-    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.add_{{ cookiecutter.workflow_module }}")
-    async def add_{{ cookiecutter.workflow_module }}(self, {{ cookiecutter.workflow_module }}: {{ cookiecutter.workflow_name }}Dict) -> int:
-        """Upsert one {{ cookiecutter.workflow_name }}; return its row id (the same id on every retry)."""
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.upsert")
+    async def upsert(self, item: {{ cookiecutter.workflow_name }}Dict) -> int:
+        """Upsert one item; return its row id (the same id on every retry)."""
         raise NotImplementedError
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.count_family")
@@ -103,12 +103,15 @@ class {{ cookiecutter.workflow_name }}Activities:
 
 @workflow.defn(name="{{ cookiecutter.workflow_name }}Workflow")
 class {{ cookiecutter.workflow_name }}Workflow:
-    """Workflow interface: clients start it through this class, for example
-    ``client.execute_workflow({{ cookiecutter.workflow_name }}Workflow.run, data, id=..., task_queue=TASK_QUEUE)``.
+    """Workflow interface: clients start the workflow through this class, for example
+    ``client.execute_workflow(<this class>.run, data, id=..., task_queue=TASK_QUEUE)``.
     """
 
     @workflow.run
-    async def run(self, workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput) -> {{ cookiecutter.workflow_name }}WorkflowResult:
+    async def run(
+        self,
+        workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+    ) -> {{ cookiecutter.workflow_name }}WorkflowResult:
         """Upsert every member and fan through child workflows, then count the family."""
         raise NotImplementedError
 

@@ -1,0 +1,272 @@
+"""The pre-generation hook refuses bad answers, writes nothing, and never runs an answer.
+
+The hook is Jinja until cookiecutter renders it, so every test here bakes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import Cookies, bake_ok, leftover_files, uncompilable_python
+from cookiecutter.exceptions import FailedHookException
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A value the hook must refuse, and what else the bake needs to reach the hook."""
+
+    variable: str
+    value: str
+    why: str
+    # Other answers, so that only `variable` is at fault or the bake gets to the hook.
+    also: dict[str, str] = field(default_factory=dict)
+
+    def answers(self) -> dict[str, str]:
+        return {**self.also, self.variable: self.value}
+
+
+# A project_name that slugifies to nothing gives no directory to create, and
+# cookiecutter stops before any hook runs; an explicit slug lets the hook judge the name.
+NAMED_SLUG = {"project_slug": "fine-slug"}
+
+BAD_VALUES = [
+    Bad("project_name", "", "empty", NAMED_SLUG),
+    Bad("project_name", "   ", "blank", NAMED_SLUG),
+    Bad("project_name", "x" * 101, "over-long", NAMED_SLUG),
+    Bad("project_name", "Two\nLines", "newline"),
+    Bad("project_name", "Tab\tName", "tab"),
+    Bad("project_name", "Bell\x07", "control-character"),
+    Bad("project_slug", "Kardashian-Tracker", "uppercase"),
+    Bad("project_slug", "1tracker", "leading-digit"),
+    Bad("project_slug", "my tracker", "space"),
+    Bad("project_slug", "foo..bar", "dots"),
+    Bad("project_slug", "tracker-", "trailing-hyphen"),
+    Bad("project_slug", "my_tracker", "underscore"),
+    Bad("project_slug", "x;rm -rf y", "shell-semicolon"),
+    Bad("project_slug", "$(id)", "shell-substitution"),
+    Bad("project_slug", "a" * 65, "over-long"),
+    Bad("package_name", "json", "stdlib-json"),
+    Bad("package_name", "asyncio", "stdlib-asyncio"),
+    Bad("package_name", "os", "stdlib-os"),
+    Bad("package_name", "class", "keyword"),
+    Bad("package_name", "match", "soft-keyword"),
+    Bad("package_name", "temporalio", "reserved-temporalio"),
+    Bad("package_name", "psycopg_pool", "reserved-psycopg-pool"),
+    Bad("package_name", "tests", "reserved-tests"),
+    Bad("package_name", "1pkg", "leading-digit"),
+    Bad("package_name", "my-pkg", "hyphen"),
+    Bad("package_name", "a/b", "slash"),
+    Bad("package_name", "`id`", "backticks"),
+    Bad("package_name", "Pkg", "uppercase"),
+    Bad("package_name", "p" * 31, "over-long"),
+    Bad("workflow_name", "kardashian", "lowercase-start"),
+    Bad("workflow_name", "Kardashian_Name", "underscore"),
+    Bad("workflow_name", "Kardashian Name", "space"),
+    Bad("workflow_name", "KardashianWorkflow", "suffix-workflow"),
+    Bad("workflow_name", "KardashianActivities", "suffix-activities"),
+    Bad("workflow_name", "KardashianImpl", "suffix-impl"),
+    Bad("workflow_name", "None", "keyword-none"),
+    Bad("workflow_name", "True", "keyword-true"),
+    Bad("workflow_name", "False", "keyword-false"),
+    Bad("workflow_name", "ValueError", "builtin"),
+    Bad("workflow_name", "HTTP", "no-lowercase"),
+    Bad("workflow_name", "1Fetch", "leading-digit"),
+    Bad("workflow_name", "$(id)", "shell-substitution"),
+    Bad("workflow_name", "A" + "b" * 30, "over-long"),
+    Bad("workflow_module", "json", "stdlib-json"),
+    Bad("workflow_module", "asyncio", "stdlib-asyncio"),
+    Bad("workflow_module", "os", "stdlib-os"),
+    Bad("workflow_module", "temporalio", "reserved-temporalio"),
+    Bad("workflow_module", "config", "sibling-config"),
+    Bad("workflow_module", "temporal", "sibling-temporal"),
+    Bad("workflow_module", "__main__", "sibling-dunder-main"),
+    Bad("workflow_module", "progress", "sibling-progress"),
+    Bad("workflow_module", "def", "keyword"),
+    Bad("workflow_module", "Fetcher", "uppercase"),
+    Bad("workflow_module", "fetch-er", "hyphen"),
+    Bad("workflow_module", "2fetch", "leading-digit"),
+    Bad("workflow_module", "m" * 31, "over-long"),
+    Bad("task_queue", "my queue", "space"),
+    Bad("task_queue", "-queue", "leading-hyphen"),
+    Bad("task_queue", ".queue", "leading-dot"),
+    Bad("task_queue", "q;rm -rf ~", "shell-semicolon"),
+    Bad("task_queue", "q/a", "slash"),
+    Bad("task_queue", "q" * 81, "over-long"),
+    Bad("table_name", "user", "sql-user"),
+    Bad("table_name", "order", "sql-order"),
+    Bad("table_name", "select", "sql-select"),
+    Bad("table_name", "t" * 64, "over-long"),
+    Bad("table_name", "1pages", "leading-digit"),
+    Bad("table_name", "Pages", "uppercase"),
+    Bad("table_name", "pages;drop table x", "sql-injection"),
+    Bad("table_name", "my-pages", "hyphen"),
+]
+
+
+def assert_nothing_written(tmp_path: Path) -> None:
+    """pytest-cookies bakes into <tmp_path>/cookies/bakeNN; all of that must stay empty."""
+    root = tmp_path / "cookies"
+    assert leftover_files(root) == []
+    assert [path.name for path in root.iterdir() if not path.name.startswith("bake")] == []
+    assert list(root.glob("bake*/*")) == []
+
+
+def error_lines(err: str, variable: str) -> list[str]:
+    """The hook's error lines about ``variable``."""
+    return [line for line in err.splitlines() if line.startswith(f"ERROR: {variable}=")]
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, id=f"{case.variable}-{case.why}") for case in BAD_VALUES]
+)
+def test_bad_value_is_refused_and_nothing_is_written(
+    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str], case: Bad
+) -> None:
+    result = cookies.bake(extra_context=case.answers())
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FailedHookException)
+    assert len(error_lines(capfd.readouterr().err, case.variable)) == 1
+    assert_nothing_written(tmp_path)
+
+
+def test_error_line_says_what_is_wrong(cookies: Cookies, capfd: pytest.CaptureFixture[str]) -> None:
+    cookies.bake(extra_context={"workflow_name": "FooWorkflow"})
+
+    assert error_lines(capfd.readouterr().err, "workflow_name") == [
+        "ERROR: workflow_name='FooWorkflow' is invalid: must not end with 'Workflow'"
+        " (the template adds the suffix itself)"
+    ]
+
+
+def test_every_invalid_answer_is_reported_at_once(
+    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"workflow_name": "FooWorkflow", "task_queue": "-q", "table_name": "user"}
+
+    result = cookies.bake(extra_context=bad)
+
+    assert result.exit_code != 0
+    err = capfd.readouterr().err
+    assert [len(error_lines(err, variable)) for variable in bad] == [1, 1, 1]
+    assert_nothing_written(tmp_path)
+
+
+def test_all_broken_rules_of_one_answer_share_its_line(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cookies.bake(extra_context={"workflow_name": "Kardashian_Workflow"})
+
+    [line] = error_lines(capfd.readouterr().err, "workflow_name")
+    assert "must be CamelCase" in line
+    assert "must not end with 'Workflow'" in line
+
+
+def test_jinja_in_an_answer_is_rendered_before_the_hook_sees_it(
+    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Cookiecutter renders answers as Jinja first, so `{{ 7*7 }}` arrives as `49`.
+
+    `49` starts with a digit, so the package name is still refused and nothing is written.
+    """
+    result = cookies.bake(extra_context={"package_name": "{{ 7*7 }}"})
+
+    assert result.exit_code != 0
+    assert error_lines(capfd.readouterr().err, "package_name")[0].startswith(
+        "ERROR: package_name='49' is invalid"
+    )
+    assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("slug", ["..", "../escaped", "{tmp}/elsewhere"])
+def test_slug_that_leaves_the_output_dir_writes_nothing(
+    cookies: Cookies, tmp_path: Path, slug: str
+) -> None:
+    """Refused either by cookiecutter (the directory exists) or by the hook."""
+    result = cookies.bake(extra_context={"project_slug": slug.format(tmp=tmp_path)})
+
+    assert result.exit_code != 0
+    assert not (tmp_path / "elsewhere").exists()
+    assert_nothing_written(tmp_path)
+
+
+def test_nested_slug_is_refused_without_writing_files(
+    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Cookiecutter makes `a/b` (parents too) before the hook runs and removes only `a/b`.
+
+    So an empty `a` may stay behind: no hook can remove a parent of its own working
+    directory before cookiecutter deletes that directory. No file is ever written.
+    """
+    result = cookies.bake(extra_context={"project_slug": "a/b"})
+
+    assert result.exit_code != 0
+    assert len(error_lines(capfd.readouterr().err, "project_slug")) == 1
+    assert leftover_files(tmp_path / "cookies") == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("workflow_name", "A1b"),
+        ("workflow_name", "A" + "b" * 29),
+        ("workflow_name", "HTTPFetch"),
+        ("task_queue", "a.b-c_d"),
+        ("task_queue", "Fetch.Jobs"),
+        ("table_name", "_pages"),
+        ("table_name", "t" * 63),
+        ("package_name", "kardashian2"),
+        ("package_name", "p" * 30),
+        ("project_slug", "k8s-tracker-2"),
+    ],
+)
+def test_good_value_bakes(cookies: Cookies, variable: str, value: str) -> None:
+    bake_ok(cookies, {variable: value})
+
+
+def test_longest_project_slug_bakes(cookies: Cookies) -> None:
+    # The package name derived from a 64-character slug would be too long: give one.
+    bake_ok(cookies, {"project_slug": "a" * 64, "package_name": "a" * 30})
+
+
+def test_longest_project_name_bakes(cookies: Cookies) -> None:
+    bake_ok(cookies, {"project_name": "x" * 100, "project_slug": "long-name"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        'He said """hi""" \\ it\'s',
+        "Ends with a backslash \\",
+        "O'Brien's \"Quoted\" \\n Tracker",
+    ],
+)
+def test_quotes_and_backslashes_in_project_name_come_out_verbatim(
+    cookies: Cookies, name: str
+) -> None:
+    project = bake_ok(cookies, {"project_name": name, "project_slug": "quoted-name"})
+
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.splitlines()[0] == f"# {name}"
+    assert uncompilable_python(project) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "__import__('os').system('touch {marker}')",
+        '""" + __import__("os").system("touch {marker}") + """',
+        '\\"""); __import__(\'os\').system(\'touch {marker}\'); ("""',
+    ],
+)
+def test_no_hook_runs_code_from_an_answer(cookies: Cookies, payload: str) -> None:
+    marker = Path("/tmp") / f"PWNED_{uuid.uuid4().hex[:12]}"
+    name = payload.format(marker=marker)
+    try:
+        bake_ok(cookies, {"project_name": name, "project_slug": "harmless"})
+        assert not marker.exists(), f"an answer ran as code: {name!r}"
+    finally:
+        marker.unlink(missing_ok=True)
