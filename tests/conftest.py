@@ -57,7 +57,7 @@ class Variant:
 
 
 # 80 characters, the most the pre-generation hook allows.
-LONGEST_QUEUE = "reality-television-archive.keeping-up-with-the-kardashians-daily" + ".v1.ingest-batch"
+LONGEST_QUEUE = "reality-television-archive.keeping-up-with-the-kardashians-daily.v1.ingest-batch"
 
 VARIANTS = [
     Variant(
