@@ -38,11 +38,12 @@ Row = tuple[Any, ...]
 
 PROJECT_ROOT = Path(__file__).parent.parent
 EXAMPLE = PROJECT_ROOT / "examples" / "{{ cookiecutter.workflow_module }}.json"
+LARGE_EXAMPLE = PROJECT_ROOT / "examples" / "{{ cookiecutter.workflow_module }}_large.json"
 
 
-def example_input() -> {{ cookiecutter.workflow_name }}WorkflowInput:
-    """The input the service ships in examples/, as any client would send it."""
-    text = EXAMPLE.read_text(encoding="utf-8")
+def example_input(path: Path = EXAMPLE) -> {{ cookiecutter.workflow_name }}WorkflowInput:
+    """An input the service ships in examples/, as any client would send it."""
+    text = path.read_text(encoding="utf-8")
     data: {{ cookiecutter.workflow_name }}WorkflowInput = json.loads(text)
     return data
 

@@ -16,6 +16,8 @@ import pytest
 
 from {{ cookiecutter.package_name }} import config, dev
 
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import parse_input
+
 from .processes import (
     background,
     cli,
@@ -24,7 +26,7 @@ from .processes import (
     service_env,
     wait_for_port,
 )
-from .support import EXAMPLE, example_input, table_rows
+from .support import EXAMPLE, LARGE_EXAMPLE, example_input, table_rows
 
 pytestmark = pytest.mark.processes
 
@@ -85,9 +87,19 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
         members = example_input()["members"]
         assert json.loads(ran.stdout)["upserted"] == len(members)
 
+        # The large example through our CLI: fan-out, and progress on stderr. Output is
+        # a pipe here, so progress comes as plain lines, not a redrawn bar.
+        large = parse_input(example_input(LARGE_EXAMPLE))
+        ran = run_cli("run", "--input-file", str(LARGE_EXAMPLE), "--task-queue", queue, env=env)
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout)["upserted"] == large.total
+        progress = [line for line in ran.stderr.splitlines() if line.startswith("progress: ")]
+        assert progress[-1].startswith(f"progress: {large.total:,}/{large.total:,} items (100%)")
+        assert "\r" not in ran.stderr
+
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
 
     assert len(snapshots[0]) == len(members)
     assert snapshots[1] == snapshots[0]
-    assert table_rows(database_url) == snapshots[0]
+    assert len(table_rows(database_url)) == large.total

@@ -71,8 +71,9 @@ async def test_invalid_input_fails_the_workflow_at_once(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     async with running(service_worker(client, database_url, task_queue)):
+        # Started by type name, as a client without this service's types would.
         handle = await client.start_workflow(
-            "{{ cookiecutter.workflow_name }}Workflow",  # by name, as a client without our types would
+            "{{ cookiecutter.workflow_name }}Workflow",
             {"family": "Kardashian", "members": [{"surname": "Kardashian"}]},
             id=f"invalid-{uuid.uuid4()}",
             task_queue=task_queue,

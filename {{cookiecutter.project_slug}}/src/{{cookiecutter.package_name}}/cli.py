@@ -17,8 +17,10 @@ from typing import Any
 from psycopg import sql
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
 from {{ cookiecutter.package_name }} import config, db, dev
+from {{ cookiecutter.package_name }}.progress import ProgressDisplay
 from {{ cookiecutter.package_name }}.temporal.client import (
     connect_options,
     workflow_client,
@@ -30,6 +32,7 @@ from {{ cookiecutter.package_name }}.temporal.worker import (
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
     TABLE,
+    TABLE_NAME,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     TASK_QUEUE,
@@ -43,6 +46,7 @@ log = logging.getLogger("{{ cookiecutter.package_name }}")
 
 EXAMPLE_INPUT = Path("examples") / "{{ cookiecutter.workflow_module }}.json"
 DEV_DATA_DIR = Path(".dev")
+PROGRESS_POLL_SECONDS = 0.5
 
 
 class CommandError(Exception):
@@ -92,6 +96,7 @@ async def execute(
     workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
     workflow_id: str | None = None,
     task_queue: str = TASK_QUEUE,
+    show_progress: bool = False,
 ) -> {{ cookiecutter.workflow_name }}WorkflowResult:
     """Start the workflow through its interface and wait for the result.
 
@@ -106,7 +111,29 @@ async def execute(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     log.info("workflow %s started (run %s)", handle.id, handle.result_run_id)
-    return await handle.result()
+    result = asyncio.ensure_future(handle.result())
+    if show_progress:
+        await _show_progress(client, handle.id, result)
+    return await result
+
+
+async def _show_progress(client: Client, workflow_id: str, result: asyncio.Future[Any]) -> None:
+    """Ask the workflow how far it is every half second until it is done."""
+    display = ProgressDisplay(sys.stderr)
+    # No run id: the query reaches the latest run, after any continue-as-new.
+    latest = client.get_workflow_handle_for({{ cookiecutter.workflow_name }}Workflow.run, workflow_id)
+    while not result.done():
+        try:
+            progress = await latest.query({{ cookiecutter.workflow_name }}Workflow.progress)
+        except RPCError as error:  # between runs, or not picked up by a worker yet
+            log.debug("progress query failed: %s", error)
+        else:
+            display.show(progress["done"], progress["total"])
+        await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
+    if not result.exception():
+        final = result.result()
+        display.show(final["upserted"], final["upserted"])
+    display.finish()
 
 
 async def cmd_worker(args: argparse.Namespace) -> None:
@@ -125,7 +152,13 @@ async def cmd_worker(args: argparse.Namespace) -> None:
 async def cmd_run(args: argparse.Namespace) -> None:
     workflow_input = _read_input(args.input_file)
     client = await _connect()
-    result = await execute(client, workflow_input, args.workflow_id, args.task_queue)
+    result = await execute(
+        client,
+        workflow_input,
+        args.workflow_id,
+        args.task_queue,
+        show_progress=not args.quiet,
+    )
     print(json.dumps(result, ensure_ascii=False))
 
 
@@ -156,12 +189,13 @@ async def cmd_dev(args: argparse.Namespace) -> None:
         worker = create_worker(client, _require_database_url())
         running = asyncio.create_task(worker.run())
         try:
-            result = await execute(client, _read_input(args.input_file))
+            workflow_input = _read_input(args.input_file)
+            result = await execute(client, workflow_input, show_progress=True)
             print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
             print(f"Workflows: {ui_address}/namespaces/default/workflows")
             database = config.redact_url(_require_database_url())
-            print(f"Rows:      {count_rows()} in table {TABLE.as_string()}; to see them:")
-            print(f'           psql "{database}" -c "TABLE {TABLE.as_string()}"')
+            print(f"Rows:      {count_rows()} in table {TABLE_NAME}; to see them:")
+            print(f'           psql "{database}" -c "TABLE {TABLE_NAME}"')
             if not args.once:
                 print(f"Worker running on task queue {TASK_QUEUE}; Ctrl-C to stop.")
                 await _wait_for_stop_signal()
@@ -241,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: derived from the input, so reruns find the same id",
     )
     add_task_queue_option(run_cmd)
+    run_cmd.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display (it goes to stderr: a bar on a terminal, lines otherwise)",
+    )
     return parser
 
 

@@ -47,7 +47,8 @@ with workflow.unsafe.imports_passed_through():
 
 # The table of schema.sql. Queries name it through sql.Identifier and take values
 # only as bound parameters: no string formatting ever reaches the database.
-TABLE = sql.Identifier("{{ cookiecutter.table_name }}")
+TABLE_NAME = "{{ cookiecutter.table_name }}"
+TABLE = sql.Identifier(TABLE_NAME)
 
 # Idempotent by construction: a retry of the same activity hits the unique key and
 # updates the row in place, so the table never holds a duplicate.
