@@ -46,11 +46,11 @@ def postgres_url() -> Iterator[str]:
         yield external
         return
     with tempfile.TemporaryDirectory(prefix="pg-") as scratch:
-        server, url = dev.start_postgres(Path(scratch) / "data", keep=False)
+        postgres = dev.EmbeddedPostgres(Path(scratch) / "data", keep=False)
         try:
-            yield url
+            yield postgres.url
         finally:
-            server.cleanup()
+            postgres.cleanup()
 
 
 @pytest.fixture

@@ -12,15 +12,11 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from psycopg import sql
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
 
 from {{ cookiecutter.package_name }} import config, db, dev
-from {{ cookiecutter.package_name }}.progress import ProgressDisplay
 from {{ cookiecutter.package_name }}.temporal.client import (
     connect_options,
     workflow_client,
@@ -30,23 +26,22 @@ from {{ cookiecutter.package_name }}.temporal.worker import (
     stop_worker_faster,
 )
 
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.client import (
+    execute,
+)
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
     TABLE,
     TABLE_NAME,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     TASK_QUEUE,
-    {{ cookiecutter.workflow_name }}Workflow,
     {{ cookiecutter.workflow_name }}WorkflowInput,
-    {{ cookiecutter.workflow_name }}WorkflowResult,
-    workflow_id_for,
 )
 
 log = logging.getLogger("{{ cookiecutter.package_name }}")
 
 EXAMPLE_INPUT = Path("examples") / "{{ cookiecutter.workflow_module }}.json"
 DEV_DATA_DIR = Path(".dev")
-PROGRESS_POLL_SECONDS = 0.5
 
 
 class CommandError(Exception):
@@ -82,6 +77,12 @@ def _require_database_url() -> str:
     return url
 
 
+def _check_database(url: str) -> None:
+    """One cheap query; connect_to_db() exits with a clear message if it cannot connect."""
+    with db.connect_to_db(url, attempts=3, pause_seconds=1.0) as conn:
+        conn.execute("SELECT 1")
+
+
 async def _wait_for_stop_signal() -> None:
     """Return on Ctrl-C or SIGTERM, so the caller can shut down in order."""
     stop = asyncio.Event()
@@ -91,53 +92,10 @@ async def _wait_for_stop_signal() -> None:
     await stop.wait()
 
 
-async def execute(
-    client: Client,
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
-    workflow_id: str | None = None,
-    task_queue: str = TASK_QUEUE,
-    show_progress: bool = False,
-) -> {{ cookiecutter.workflow_name }}WorkflowResult:
-    """Start the workflow through its interface and wait for the result.
-
-    The id comes from the input, and a running workflow with that id is joined
-    rather than started again: the same input never runs twice at once.
-    """
-    handle = await client.start_workflow(
-        {{ cookiecutter.workflow_name }}Workflow.run,
-        workflow_input,
-        id=workflow_id or workflow_id_for(workflow_input),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    log.info("workflow %s started (run %s)", handle.id, handle.result_run_id)
-    result = asyncio.ensure_future(handle.result())
-    if show_progress:
-        await _show_progress(client, handle.id, result)
-    return await result
-
-
-async def _show_progress(client: Client, workflow_id: str, result: asyncio.Future[Any]) -> None:
-    """Ask the workflow how far it is every half second until it is done."""
-    display = ProgressDisplay(sys.stderr)
-    # No run id: the query reaches the latest run, after any continue-as-new.
-    latest = client.get_workflow_handle_for({{ cookiecutter.workflow_name }}Workflow.run, workflow_id)
-    while not result.done():
-        try:
-            progress = await latest.query({{ cookiecutter.workflow_name }}Workflow.progress)
-        except RPCError as error:  # between runs, or not picked up by a worker yet
-            log.debug("progress query failed: %s", error)
-        else:
-            display.show(progress["done"], progress["total"])
-        await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
-    if not result.exception():
-        final = result.result()
-        display.show(final["upserted"], final["upserted"])
-    display.finish()
-
-
 async def cmd_worker(args: argparse.Namespace) -> None:
     database_url = _require_database_url()
+    # Fail at start, in seconds and with the address, rather than on the first task.
+    await asyncio.to_thread(_check_database, database_url)
     client = await _connect()
     worker = create_worker(client, database_url, task_queue=args.task_queue)
     running = asyncio.create_task(worker.run())
@@ -169,11 +127,12 @@ def cmd_init_db(args: argparse.Namespace) -> None:
 
 
 async def cmd_dev(args: argparse.Namespace) -> None:
-    server: Any = None
+    postgres: dev.EmbeddedPostgres | None = None
     if not config.database_url():
         data_dir = DEV_DATA_DIR / "postgres"
         log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
-        server, os.environ["DATABASE_URL"] = dev.start_postgres(data_dir, keep=True)
+        postgres = dev.EmbeddedPostgres(data_dir, keep=True)
+        os.environ["DATABASE_URL"] = postgres.url
     with db.connect_to_db(attempts=3) as conn:
         db.apply_schema(conn)
 
@@ -205,8 +164,8 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     finally:
         if env is not None:
             await env.shutdown()
-        if server is not None:
-            server.cleanup()
+        if postgres is not None:
+            postgres.cleanup()
 
 
 def count_rows() -> int:

