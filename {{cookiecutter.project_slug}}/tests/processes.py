@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,22 +38,29 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 @contextmanager
 def background(args: Sequence[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a process; on exit, SIGTERM it and kill it if it does not go within 15 s."""
-    process = subprocess.Popen(
-        args, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout:
-            process.stdout.close()
+    """Start a process; on exit, SIGTERM it and kill it if it does not go within 15 s.
+
+    Its output goes to a temporary file, never a pipe nobody reads: a chatty process
+    would fill the pipe and block. The last lines are printed when the block exits,
+    so a failing test shows what the process said.
+    """
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            args, env=env, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            output.seek(0)
+            tail = output.read().decode("utf-8", "replace").splitlines()[-40:]
+            print(f"--- last output of {' '.join(args[-3:])}:", *tail, sep="\n")
 
 
 def cli(*args: str) -> list[str]:

@@ -204,6 +204,9 @@ def _checked(
     # The converter raises PayloadTooLargeError, which fails the workflow cleanly.
     workflow.payload_converter().to_payloads([workflow_input])
     try:
+        if "done" in workflow_input and not workflow.info().continued_run_id:
+            # Only a run continued by the workflow itself may skip work already done.
+            raise ValueError("field 'done' is set by the workflow itself when it continues")
         return parse_input(workflow_input)
     except ValueError as error:
         # An ApplicationError fails the workflow at once; any other exception would

@@ -27,8 +27,11 @@ TASK_QUEUE = "{{ cookiecutter.task_queue }}"
 # as new. An input may lower it (tests do), never raise it.
 MAX_ACTIVITIES_PER_RUN = 1000
 
-# Generous for one upsert; a stuck call is cut off and retried as a new attempt.
-ACTIVITY_START_TO_CLOSE = timedelta(seconds=30)
+# One upsert takes milliseconds. If its worker dies, only this timeout tells the
+# server the attempt is lost, so it is short: a killed worker's activities are
+# retried elsewhere within seconds. Activities that run for long must heartbeat
+# instead (heartbeat_timeout), so a lost attempt is noticed just as fast.
+ACTIVITY_START_TO_CLOSE = timedelta(seconds=10)
 # Retries go on through a database outage of up to this long, then the workflow fails.
 ACTIVITY_SCHEDULE_TO_CLOSE = timedelta(minutes=30)
 
