@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from {{ cookiecutter.package_name }} import dev
+
 from .support import PROJECT_ROOT
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -79,6 +81,17 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
+    )
+
+
+def temporal_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``temporal`` CLI against the server at ``address``, output captured."""
+    return subprocess.run(
+        [dev.temporal_cli_path(), *args, "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from .processes import (
     free_port,
     run_cli,
     service_env,
+    temporal_cli,
     wait_for_port,
 )
 from .support import EXAMPLE, LARGE_EXAMPLE, example_input, table_rows
@@ -44,16 +44,6 @@ def temporal_address() -> Iterator[str]:
     with background(command, env=service_env("", "")) as server:
         wait_for_port(port, server)
         yield f"127.0.0.1:{port}"
-
-
-def temporal_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [dev.temporal_cli_path(), *args, "--address", address],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(

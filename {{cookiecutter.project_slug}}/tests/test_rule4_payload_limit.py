@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from {{ cookiecutter.package_name }} import dev
 from {{ cookiecutter.package_name }}.temporal.payloads import (
     MAX_PAYLOAD_BYTES,
     PAYLOAD_TOO_LARGE,
@@ -34,6 +32,7 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
     {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
+from .processes import temporal_cli
 from .support import activity_attempts, application_error, handle_histories, running, service_worker
 
 TOO_BIG = "x" * (MAX_PAYLOAD_BYTES + 1)
@@ -128,7 +127,7 @@ async def test_input_from_another_client_is_checked_by_the_workflow(
     async with running(service_worker(client, database_url, task_queue)):
         args = ["workflow", "start", "--workflow-id", workflow_id, "--type", WORKFLOW_TYPE]
         args += ["--task-queue", task_queue, "--input-file", str(input_file)]
-        started = run_temporal_cli(client, *args)
+        started = temporal_cli(client.service_client.config.target_host, *args)
         assert started.returncode == 0, started.stderr
         with pytest.raises(WorkflowFailureError) as failure:
             await asyncio.wait_for(client.get_workflow_handle(workflow_id).result(), timeout=30)
@@ -141,17 +140,6 @@ async def test_server_refuses_payloads_over_its_own_limit(client: Client, tmp_pa
     input_file.write_text(json.dumps("x" * (2 * 1024 * 1024 + 1)), encoding="utf-8")
     args = ["workflow", "start", "--workflow-id", f"huge-{uuid.uuid4()}", "--type", WORKFLOW_TYPE]
     args += ["--task-queue", f"nobody-{uuid.uuid4()}", "--input-file", str(input_file)]
-    started = run_temporal_cli(client, *args)
+    started = temporal_cli(client.service_client.config.target_host, *args)
     assert started.returncode != 0
     assert "size" in started.stderr.lower()
-
-
-def run_temporal_cli(client: Client, *args: str) -> subprocess.CompletedProcess[str]:
-    address = client.service_client.config.target_host
-    return subprocess.run(
-        [dev.temporal_cli_path(), *args, "--address", address],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )

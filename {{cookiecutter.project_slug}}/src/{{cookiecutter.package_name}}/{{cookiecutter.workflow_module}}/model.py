@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     MAX_ACTIVITIES_PER_RUN,
     {{ cookiecutter.workflow_name }}ChunkInput,
     {{ cookiecutter.workflow_name }}Dict,
+    {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
 # Names are part of the unique key, whose index entries PostgreSQL caps at about
 # 2,700 bytes; schema.sql repeats these limits as CHECK constraints.
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = {"known_for": 2000}
+# Fans are made from their numbers, so a billion cost nothing to send; the bound only
+# keeps a typo from starting a job that would run for years.
+MAX_FANS = 10**9
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,7 @@ class {{ cookiecutter.workflow_name }}:
         return {"name": self.name, "surname": self.surname, "known_for": self.known_for}
 
     @classmethod
-    def from_dict(
-        cls,
-        data: {{ cookiecutter.workflow_name }}Dict | Mapping[str, object],
-    ) -> {{ cookiecutter.workflow_name }}:
+    def from_dict(cls, data: object) -> {{ cookiecutter.workflow_name }}:
         """Build from a payload; raise ValueError naming the field if it has the wrong shape."""
         if not isinstance(data, dict):
             raise ValueError(f"expected an object with name and surname, got {type(data).__name__}")
@@ -74,24 +74,26 @@ class {{ cookiecutter.workflow_name }}Job:
         fans = stop - max(start, len(self.members)) if stop > len(self.members) else 0
         return {"family": self.family, "members": members, "first_fan": first_fan, "fans": fans}
 
+    def resume_input(self, done: int) -> {{ cookiecutter.workflow_name }}WorkflowInput:
+        """The input of the run that continues this one, with ``done`` items behind it."""
+        return {
+            "family": self.family,
+            "members": [m.to_dict() for m in self.members],
+            "fans": self.fans,
+            "max_activities_per_run": self.limit,
+            "done": done,
+        }
 
-def parse_input(raw: Any) -> {{ cookiecutter.workflow_name }}Job:
+
+def parse_input(raw: object) -> {{ cookiecutter.workflow_name }}Job:
     """Check a workflow input's shape and limits; raise ValueError saying what is wrong."""
     if not isinstance(raw, dict):
         raise ValueError(f"input must be a JSON object, got {type(raw).__name__}")
     family = _text(raw, "family")
     if not family:
         raise ValueError("input field 'family' must not be empty")
-    members = raw.get("members", [])
-    if not isinstance(members, list):
-        raise ValueError("input field 'members' must be a list")
-    parsed = []
-    for index, member in enumerate(members):
-        try:
-            parsed.append({{ cookiecutter.workflow_name }}.from_dict(member))
-        except ValueError as error:
-            raise ValueError(f"members[{index}]: {error}") from None
-    fans = _whole(raw, "fans", 0, 0, 10**9)
+    parsed = _members(raw)
+    fans = _whole(raw, "fans", 0, 0, MAX_FANS)
     limit = _whole(raw, "max_activities_per_run", MAX_ACTIVITIES_PER_RUN, 2, MAX_ACTIVITIES_PER_RUN)
     done = _whole(raw, "done", 0, 0, len(parsed) + fans)
     return {{ cookiecutter.workflow_name }}Job(
@@ -103,14 +105,30 @@ def parse_input(raw: Any) -> {{ cookiecutter.workflow_name }}Job:
     )
 
 
-def chunk_items(
-    chunk: {{ cookiecutter.workflow_name }}ChunkInput,
-) -> list[{{ cookiecutter.workflow_name }}]:
+def chunk_items(raw: object) -> list[{{ cookiecutter.workflow_name }}]:
     """The items of a child workflow's share: its members, then its fans by number."""
-    members = [{{ cookiecutter.workflow_name }}.from_dict(m) for m in chunk["members"]]
-    numbers = range(chunk["first_fan"], chunk["first_fan"] + chunk["fans"])
-    fans = [{{ cookiecutter.workflow_name }}.fan(chunk["family"], number) for number in numbers]
+    if not isinstance(raw, dict):
+        raise ValueError(f"input must be a JSON object, got {type(raw).__name__}")
+    family = _text(raw, "family")
+    members = _members(raw)
+    first_fan = _whole(raw, "first_fan", 1, 1, MAX_FANS)
+    count = _whole(raw, "fans", 0, 0, MAX_ACTIVITIES_PER_RUN - len(members))
+    numbers = range(first_fan, first_fan + count)
+    fans = [{{ cookiecutter.workflow_name }}.fan(family, number) for number in numbers]
     return members + fans
+
+
+def _members(raw: Mapping[str, object]) -> list[{{ cookiecutter.workflow_name }}]:
+    members = raw.get("members", [])
+    if not isinstance(members, list):
+        raise ValueError("input field 'members' must be a list")
+    parsed = []
+    for index, member in enumerate(members):
+        try:
+            parsed.append({{ cookiecutter.workflow_name }}.from_dict(member))
+        except ValueError as error:
+            raise ValueError(f"members[{index}]: {error}") from None
+    return parsed
 
 
 def _text(data: Mapping[str, object], key: str, default: str | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         {{ cookiecutter.workflow_name }}Dict,
         {{ cookiecutter.workflow_name }}Progress,
         {{ cookiecutter.workflow_name }}Workflow,
-        {{ cookiecutter.workflow_name }}WorkflowInput,
         {{ cookiecutter.workflow_name }}WorkflowResult,
     )
 
@@ -59,6 +58,8 @@ UPSERT_SQL = sql.SQL("""
     RETURNING id
 """).format(TABLE)
 COUNT_FAMILY_SQL = sql.SQL("SELECT count(*) FROM {} WHERE surname = %s").format(TABLE)
+
+Parsed = TypeVar("Parsed")
 
 # Children running at once. Each schedules up to a run's worth of activities, so
 # this bounds the work queued on the task queue, not the history size.
@@ -133,13 +134,14 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
     @workflow.run
     async def run(
         self,
-        workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+        # Any, not the TypedDict: decoded as plain JSON and checked by _checked().
+        workflow_input: Any,
     ) -> {{ cookiecutter.workflow_name }}WorkflowResult:
-        job = _checked(workflow_input)
+        job = _checked(workflow_input, parse_input)
         self._done, self._total = job.done, job.total
         await self._run_children(job)
         if self._done < job.total:
-            workflow.continue_as_new({**workflow_input, "done": self._done})
+            workflow.continue_as_new(job.resume_input(self._done))
         family_size = await workflow.execute_activity_method(
             {{ cookiecutter.workflow_name }}Activities.count_family,
             job.family,
@@ -190,27 +192,30 @@ class {{ cookiecutter.workflow_name }}ChunkWorkflowImpl({{ cookiecutter.workflow
     """Upserts one share: one activity per item, never more than a run's worth."""
 
     @workflow.run
-    async def run(self, chunk: {{ cookiecutter.workflow_name }}ChunkInput) -> int:
-        items = chunk_items(chunk)
+    async def run(self, chunk: Any) -> int:  # plain JSON, checked by _checked()
+        items = _checked(chunk, chunk_items)
         await asyncio.gather(*(schedule_upsert(item) for item in items))
         return len(items)
 
 
-def _checked(
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
-) -> {{ cookiecutter.workflow_name }}Job:
+def _checked(raw: object, parse: Callable[[object], Parsed]) -> Parsed:
+    """Check a workflow's input; refuse it with a non-retryable InvalidInput error.
+
+    Workflows take their input as plain JSON (typed ``Any``) and check it here. Given a
+    TypedDict hint, the SDK would convert the payload itself, and a malformed one
+    would fail the workflow *task*, which Temporal retries for ever: a retry storm
+    instead of an answer. An ApplicationError fails the workflow at once.
+    """
     # Clients built on this service refuse an over-limit payload before sending it;
     # other clients (the temporal CLI, other SDKs) do not, so check it again here.
     # The converter raises PayloadTooLargeError, which fails the workflow cleanly.
-    workflow.payload_converter().to_payloads([workflow_input])
+    workflow.payload_converter().to_payloads([raw])
     try:
-        if "done" in workflow_input and not workflow.info().continued_run_id:
+        if isinstance(raw, dict) and "done" in raw and not workflow.info().continued_run_id:
             # Only a run continued by the workflow itself may skip work already done.
             raise ValueError("field 'done' is set by the workflow itself when it continues")
-        return parse_input(workflow_input)
+        return parse(raw)
     except ValueError as error:
-        # An ApplicationError fails the workflow at once; any other exception would
-        # only fail the workflow task, which Temporal retries for ever.
         raise ApplicationError(
             f"invalid input: {error}", type="InvalidInput", non_retryable=True
         ) from None
