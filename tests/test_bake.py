@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -71,6 +72,33 @@ def test_variant_uses_the_derived_names(cookies: Cookies, variant: Variant) -> N
     assert (project / "examples" / f"{variant.workflow_module}.json").is_file()
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.splitlines()[0] == f"# {variant.project_name}"
+
+
+# A credential written into a file: a password in a URL, or a secret-looking name
+# assigned a literal value. Reading one from the environment is fine.
+SECRET_IN_FILE = re.compile(
+    r"\w+://[^/\s:@]+:[^@\s*{]+@"
+    r"|(password|passwd|secret|api_key|apikey|token)\s*[=:]\s*[\"'][^\"'\s$]+[\"']",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("variant", variant_params())
+def test_no_secret_is_written_into_a_baked_file(cookies: Cookies, variant: Variant) -> None:
+    project = bake_ok(cookies, variant.answers)
+    leaks = [
+        f"{path.relative_to(project)}: {match.group(0)}"
+        for path, text in text_files(project)
+        for match in SECRET_IN_FILE.finditer(text)
+    ]
+    assert leaks == []
+
+
+def test_secret_pattern_catches_what_it_should() -> None:
+    assert SECRET_IN_FILE.search("postgresql://app:hunter2@db/app")
+    assert SECRET_IN_FILE.search('TEMPORAL_API_KEY = "abc123"')
+    assert not SECRET_IN_FILE.search("postgresql://app@db/app")
+    assert not SECRET_IN_FILE.search('api_key = os.environ["TEMPORAL_API_KEY"]')
 
 
 def last_lines(text: str, count: int) -> str:
