@@ -257,6 +257,39 @@ def test_quotes_and_backslashes_in_project_name_come_out_verbatim(
 @pytest.mark.parametrize(
     "payload",
     [
+        "{{ cycler.__init__.__globals__.os.system('touch {marker}') }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ '{marker}' }}",
+        "{{ self._TemplateReference__context.cycler.__init__.__globals__.os }}{{ '{marker}' }}",
+    ],
+)
+def test_jinja_in_an_answer_cannot_reach_python(
+    cookies: Cookies, tmp_path: Path, payload: str
+) -> None:
+    """Cookiecutter renders answers as Jinja; the sandbox stops them at internals."""
+    marker = Path("/tmp") / f"PWNED_{uuid.uuid4().hex[:12]}"
+    answer = payload.replace("{marker}", str(marker))
+    try:
+        result = cookies.bake(extra_context={"project_name": answer, "project_slug": "sandboxed"})
+        assert result.exit_code != 0
+        assert "SecurityError" in type(result.exception).__name__ or "unsafe" in str(
+            result.exception
+        )
+        assert not marker.exists(), f"an answer ran as code: {answer!r}"
+        assert_nothing_written(tmp_path)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def test_plain_jinja_in_an_answer_still_renders(cookies: Cookies) -> None:
+    """Filters and arithmetic stay allowed: cookiecutter's own defaults are Jinja."""
+    project = bake_ok(cookies, {"project_name": "Tracker {{ 6 * 7 }}", "project_slug": "t"})
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.splitlines()[0] == "# Tracker 42"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
         "__import__('os').system('touch {marker}')",
         '""" + __import__("os").system("touch {marker}") + """',
         '\\"""); __import__(\'os\').system(\'touch {marker}\'); ("""',
