@@ -11,6 +11,7 @@ import asyncio
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,10 @@ from temporalio.client import Client
 from {{ cookiecutter.package_name }} import db, dev
 from {{ cookiecutter.package_name }}.temporal.client import new_client
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.client import start
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.client import (
+    Handle,
+    start,
+)
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import parse_input
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     {{ cookiecutter.workflow_name }}WorkflowInput,
@@ -77,6 +81,35 @@ async def fault_client(temporal: TemporalServer) -> AsyncIterator[Client]:
     yield await new_client(target_host=temporal.address)
 
 
+@dataclass
+class Service:
+    """Where the worker processes of one test connect, and the queue they poll."""
+
+    env: dict[str, str]
+    queue: str = field(default_factory=lambda: f"faults-{uuid.uuid4()}")
+
+    def worker(self) -> list[str]:
+        return cli("worker", "--task-queue", self.queue)
+
+
+@pytest.fixture
+def service(temporal: TemporalServer, postgres: dev.EmbeddedPostgres) -> Service:
+    return Service(service_env(temporal.address, postgres.url))
+
+
+async def start_and_wait_for_rows(
+    client: Client,
+    service: Service,
+    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
+    rows: int,
+) -> Handle:
+    """Start the workflow, then wait until ``rows`` rows show it is well under way."""
+    handle = await start(client, workflow_input, task_queue=service.queue)
+    url = service.env["DATABASE_URL"]
+    await wait_until(f"{rows} rows written", lambda: row_count(url) >= rows)
+    return handle
+
+
 def expect_every_row_once(database_url: str, total: int) -> None:
     rows = table_rows(database_url)
     assert len(rows) == total
@@ -84,18 +117,18 @@ def expect_every_row_once(database_url: str, total: int) -> None:
 
 
 async def test_worker_killed_mid_run_another_worker_finishes(
-    temporal: TemporalServer, postgres: dev.EmbeddedPostgres, fault_client: Client
+    temporal: TemporalServer,
+    postgres: dev.EmbeddedPostgres,
+    fault_client: Client,
+    service: Service,
 ) -> None:
-    env = service_env(temporal.address, postgres.url)
-    queue = f"faults-{uuid.uuid4()}"
     workflow_input = example_input(LARGE_EXAMPLE)
     total = parse_input(workflow_input).total
-    with background(cli("worker", "--task-queue", queue), env) as first:
-        handle = await start(fault_client, workflow_input, task_queue=queue)
-        await wait_until("200 rows written", lambda: row_count(postgres.url) >= 200)
+    with background(service.worker(), service.env) as first:
+        handle = await start_and_wait_for_rows(fault_client, service, workflow_input, 200)
         first.kill()  # SIGKILL: no shutdown, activities in flight are simply lost
         first.wait()
-    with background(cli("worker", "--task-queue", queue), env):
+    with background(service.worker(), service.env):
         result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
     assert result["upserted"] == total
     expect_every_row_once(postgres.url, total)
@@ -106,14 +139,14 @@ async def test_worker_killed_mid_run_another_worker_finishes(
 
 
 async def test_database_stopped_mid_run_is_waited_out(
-    temporal: TemporalServer, postgres: dev.EmbeddedPostgres, fault_client: Client
+    temporal: TemporalServer,
+    postgres: dev.EmbeddedPostgres,
+    fault_client: Client,
+    service: Service,
 ) -> None:
-    env = service_env(temporal.address, postgres.url)
-    queue = f"faults-{uuid.uuid4()}"
     total = parse_input(MEDIUM_INPUT).total
-    with background(cli("worker", "--task-queue", queue), env) as worker:
-        handle = await start(fault_client, MEDIUM_INPUT, task_queue=queue)
-        await wait_until("100 rows written", lambda: row_count(postgres.url) >= 100)
+    with background(service.worker(), service.env) as worker:
+        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
         postgres.stop()
         await asyncio.sleep(4)  # long enough for several failed attempts
         assert worker.poll() is None, "the worker stays up while the database is away"
@@ -129,14 +162,14 @@ async def test_database_stopped_mid_run_is_waited_out(
 
 
 async def test_temporal_restarted_mid_run_the_worker_reconnects(
-    temporal: TemporalServer, postgres: dev.EmbeddedPostgres, fault_client: Client
+    temporal: TemporalServer,
+    postgres: dev.EmbeddedPostgres,
+    fault_client: Client,
+    service: Service,
 ) -> None:
-    env = service_env(temporal.address, postgres.url)
-    queue = f"faults-{uuid.uuid4()}"
     total = parse_input(MEDIUM_INPUT).total
-    with background(cli("worker", "--task-queue", queue), env) as worker:
-        handle = await start(fault_client, MEDIUM_INPUT, task_queue=queue)
-        await wait_until("100 rows written", lambda: row_count(postgres.url) >= 100)
+    with background(service.worker(), service.env) as worker:
+        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
         temporal.stop()
         await asyncio.sleep(1)
         temporal.start()
@@ -150,19 +183,19 @@ async def test_temporal_restarted_mid_run_the_worker_reconnects(
 
 
 async def test_sigterm_lets_the_worker_stop_cleanly_mid_run(
-    temporal: TemporalServer, postgres: dev.EmbeddedPostgres, fault_client: Client
+    temporal: TemporalServer,
+    postgres: dev.EmbeddedPostgres,
+    fault_client: Client,
+    service: Service,
 ) -> None:
-    env = service_env(temporal.address, postgres.url)
-    queue = f"faults-{uuid.uuid4()}"
     total = parse_input(MEDIUM_INPUT).total
-    with background(cli("worker", "--task-queue", queue), env) as first:
-        handle = await start(fault_client, MEDIUM_INPUT, task_queue=queue)
-        await wait_until("100 rows written", lambda: row_count(postgres.url) >= 100)
+    with background(service.worker(), service.env) as first:
+        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
         first.send_signal(signal.SIGTERM)
         # Activities in flight finish or are handed back within the graceful timeout.
         assert first.wait(timeout=30) == 0
     assert 0 < row_count(postgres.url) < total, "stopped mid-run"
-    with background(cli("worker", "--task-queue", queue), env):
+    with background(service.worker(), service.env):
         result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
     assert result["upserted"] == total
     expect_every_row_once(postgres.url, total)
