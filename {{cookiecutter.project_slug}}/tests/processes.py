@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from {{ cookiecutter.package_name }} import dev
 
@@ -98,3 +99,36 @@ def temporal_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def service_env(temporal_address: str, database_url: str) -> dict[str, str]:
     return os.environ | {"TEMPORAL_ADDRESS": temporal_address, "DATABASE_URL": database_url}
+
+
+class TemporalServer:
+    """``temporal server start-dev`` in a process of its own.
+
+    With a database file it can be stopped and started again where it was.
+    """
+
+    def __init__(self, db_file: Path | None = None) -> None:
+        self.db_file = db_file
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
+        command += ["--ip", "127.0.0.1", "--port", str(self.port)]
+        command += ["--log-level", "error"]
+        if self.db_file is not None:
+            command += ["--db-filename", str(self.db_file)]
+        self.process = subprocess.Popen(
+            command,
+            env=service_env("", ""),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None

@@ -32,8 +32,8 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
     {{ cookiecutter.workflow_name }}WorkflowInput,
 )
 
-from .faults import TemporalServer, row_count, wait_until
-from .processes import background, cli, service_env
+from .faults import row_count, wait_until
+from .processes import TemporalServer, background, cli, service_env
 from .support import (
     LARGE_EXAMPLE,
     activity_attempts,

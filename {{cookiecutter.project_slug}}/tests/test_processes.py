@@ -13,18 +13,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, dev
+from {{ cookiecutter.package_name }} import config
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import parse_input
 
 from .processes import (
+    TemporalServer,
     background,
     cli,
-    free_port,
     run_cli,
     service_env,
     temporal_cli,
-    wait_for_port,
 )
 from .support import EXAMPLE, LARGE_EXAMPLE, example_input, table_rows
 
@@ -38,12 +37,12 @@ def temporal_address() -> Iterator[str]:
     if external:
         yield external
         return
-    port = free_port()
-    command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
-    command += ["--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
-    with background(command, env=service_env("", "")) as server:
-        wait_for_port(port, server)
-        yield f"127.0.0.1:{port}"
+    server = TemporalServer()
+    server.start()
+    try:
+        yield server.address
+    finally:
+        server.stop()
 
 
 def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(

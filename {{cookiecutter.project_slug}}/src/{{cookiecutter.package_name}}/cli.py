@@ -70,13 +70,6 @@ async def _connect() -> Client:
         ) from None
 
 
-def _require_database_url() -> str:
-    url = config.database_url()
-    if not url:
-        raise CommandError("DATABASE_URL is not set: point it at PostgreSQL (postgresql://...)")
-    return url
-
-
 def _check_database(url: str) -> None:
     """One cheap query; connect_to_db() exits with a clear message if it cannot connect."""
     with db.connect_to_db(url, attempts=3, pause_seconds=1.0) as conn:
@@ -93,7 +86,7 @@ async def _wait_for_stop_signal() -> None:
 
 
 async def cmd_worker(args: argparse.Namespace) -> None:
-    database_url = _require_database_url()
+    database_url = db.require_database_url()
     # Fail at start, in seconds and with the address, rather than on the first task.
     await asyncio.to_thread(_check_database, database_url)
     client = await _connect()
@@ -145,14 +138,14 @@ async def cmd_dev(args: argparse.Namespace) -> None:
         ui_address = f"http://localhost:{dev.DEV_UI_PORT}"
     try:
         client = await _connect()
-        worker = create_worker(client, _require_database_url())
+        worker = create_worker(client, db.require_database_url())
         running = asyncio.create_task(worker.run())
         try:
             workflow_input = _read_input(args.input_file)
             result = await execute(client, workflow_input, show_progress=True)
             print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
             print(f"Workflows: {ui_address}/namespaces/default/workflows")
-            database = config.redact_url(_require_database_url())
+            database = config.redact_url(db.require_database_url())
             print(f"Rows:      {count_rows()} in table {TABLE_NAME}; to see them:")
             print(f'           psql "{database}" -c "TABLE {TABLE_NAME}"')
             if not args.once:

@@ -35,7 +35,8 @@ class DatabaseNotConfiguredError(Exception):
     """No database URL was given and ``DATABASE_URL`` is unset."""
 
 
-def _require_url(url: str | None) -> str:
+def require_database_url(url: str | None = None) -> str:
+    """``url``, else ``DATABASE_URL``; raise DatabaseNotConfiguredError if neither is set."""
     resolved = url or config.database_url()
     if not resolved:
         raise DatabaseNotConfiguredError(
@@ -52,7 +53,7 @@ async def connect_to_db_or_raise(url: str | None = None) -> AsyncIterator[psycop
     The transaction commits when the block exits normally and rolls back on an
     exception; the connection is always closed.
     """
-    resolved = _require_url(url)
+    resolved = require_database_url(url)
     try:
         conn = await psycopg.AsyncConnection.connect(resolved, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.OperationalError as error:
@@ -71,9 +72,10 @@ def connect_to_db(
     Only for scripts run by hand or at deploy time. Activities must use
     :func:`connect_to_db_or_raise`: exiting would take the whole worker down.
     """
-    resolved = url or config.database_url()
-    if not resolved:
-        sys.exit("DATABASE_URL is not set: point it at PostgreSQL, e.g. postgresql://user@host/db")
+    try:
+        resolved = require_database_url(url)
+    except DatabaseNotConfiguredError as error:
+        sys.exit(str(error))
     last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
