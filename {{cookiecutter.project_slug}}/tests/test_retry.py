@@ -2,89 +2,75 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import uuid
 
+import psycopg
 import pytest
+from psycopg import sql
 from temporalio.client import Client, WorkflowFailureError
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
-    {{ cookiecutter.workflow_name }}ActivitiesImpl,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    {{ cookiecutter.workflow_name }}Dict,
-    {{ cookiecutter.workflow_name }}Workflow,
-    {{ cookiecutter.workflow_name }}WorkflowInput,
-)
+from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from .support import (
+from .helpers import (
     activity_attempts,
     application_error,
-    closed_port,
+    free_port,
     handle_histories,
-    running,
+    has_failed_attempt,
+    records,
+    result_within,
     service_worker,
-    table_rows,
-    wait_for_failed_attempt,
+    stored,
+    wait_until,
 )
+from .module_under_test import KEY, MODULE, ActivitiesImpl, Job, Workflow
 
 
-async def test_permanent_error_fails_the_workflow_without_retry(
+async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    # An empty name passes the shape check but breaks the table's CHECK constraint:
-    # no retry can fix that, so the activity raises PermanentError.
-    nameless: {{ cookiecutter.workflow_name }}Dict = {
-        "name": "",
-        "surname": "Kardashian",
-        "known_for": "",
-    }
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {
-        "family": "Kardashian",
-        "members": [nameless],
-    }
+    # A record the workflow accepts but the table refuses (here a CHECK this test
+    # adds): no retry can fix that, so the activity raises PermanentError.
+    [record] = records(1)
+    check = sql.SQL("ALTER TABLE {} ADD CHECK ({} <> {})").format(
+        sql.Identifier(MODULE.table), sql.Identifier(KEY), sql.Literal(record[KEY])
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute(check)
+    job: Job = {"records": [record]}
     async with running(service_worker(client, database_url, task_queue)):
         handle = await client.start_workflow(
-            {{ cookiecutter.workflow_name }}Workflow.run,
-            workflow_input,
-            id=f"permanent-{uuid.uuid4()}",
-            task_queue=task_queue,
+            Workflow.run, job, id=f"permanent-{uuid.uuid4()}", task_queue=task_queue
         )
         with pytest.raises(WorkflowFailureError) as failure:
-            await asyncio.wait_for(handle.result(), timeout=30)
+            await result_within(handle, timeout=30)
     assert application_error(failure.value).type == "PermanentError"
     assert activity_attempts(await handle_histories(client, handle)) == [1]
-    assert table_rows(database_url) == []
+    assert stored(database_url) == []
 
 
 async def test_transient_error_is_retried_until_it_heals(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     # The database is "down" (a closed port) for the first attempts, then comes back.
-    unreachable = f"postgresql://app@127.0.0.1:{closed_port()}/app"
-    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(unreachable)
-    member: {{ cookiecutter.workflow_name }}Dict = {
-        "name": "Kim",
-        "surname": "Kardashian",
-        "known_for": "business",
-    }
-    workflow_input: {{ cookiecutter.workflow_name }}WorkflowInput = {
-        "family": "Kardashian",
-        "members": [member],
-    }
-    async with running(service_worker(client, database_url, task_queue, activities=activities)):
+    database = Database(f"postgresql://app@127.0.0.1:{free_port()}/app")
+    module = dataclasses.replace(MODULE, activities=lambda _: ActivitiesImpl(database).all())
+    job: Job = {"records": records(1)}
+    async with running(service_worker(client, database_url, task_queue, modules=[module])):
         handle = await client.start_workflow(
-            {{ cookiecutter.workflow_name }}Workflow.run,
-            workflow_input,
-            id=f"transient-{uuid.uuid4()}",
-            task_queue=task_queue,
+            Workflow.run, job, id=f"transient-{uuid.uuid4()}", task_queue=task_queue
         )
-        # The activities run in the first (here the only) child workflow.
-        child = client.get_workflow_handle(f"{handle.id}/items-0")
-        await wait_for_failed_attempt(child, "cannot connect to PostgreSQL")
-        activities.database_url = database_url  # the outage ends
-        result = await asyncio.wait_for(handle.result(), timeout=60)
-    assert result == {"upserted": 1, "family_size": 1}
-    attempts = activity_attempts(await handle_histories(client, handle))
-    assert max(attempts) >= 2
-    assert [row[1:] for row in table_rows(database_url)] == [("Kim", "Kardashian", "business")]
+        await wait_until(
+            "an attempt failed to connect",
+            lambda: has_failed_attempt(handle, "cannot connect to PostgreSQL"),
+            timeout=30,
+        )
+        database.url = database_url  # the outage ends
+        result = await result_within(handle)
+    assert result == {"upserted": 1}
+    assert max(activity_attempts(await handle_histories(client, handle))) >= 2
+    assert [{name: row[name] for name in row if name != "id"} for row in stored(database_url)] == (
+        job["records"]
+    )

@@ -3,76 +3,52 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
-    {{ cookiecutter.workflow_name }}ActivitiesImpl,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    {{ cookiecutter.workflow_name }}Dict,
-    {{ cookiecutter.workflow_name }}Workflow,
-)
+from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from .support import example_input, running, service_worker, table_rows
+from .helpers import example_input, records, result_within, service_worker, stored
+from .module_under_test import KEY, ActivitiesImpl, Job, Workflow
 
 
-async def test_each_activity_twice_leaves_the_same_rows(database_url: str) -> None:
-    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
-    env = ActivityEnvironment()
-    item: {{ cookiecutter.workflow_name }}Dict = {
-        "name": "Kim",
-        "surname": "Kardashian",
-        "known_for": "business",
-    }
+async def test_each_batch_twice_leaves_the_same_rows(database_url: str) -> None:
+    activities = ActivitiesImpl(Database(database_url))
+    batch: Job = {"records": records(1, 2, 3)}
 
-    first_id = await env.run(activities.upsert, item)
-    after_first = table_rows(database_url)
-    second_id = await env.run(activities.upsert, item)
-    assert second_id == first_id
-    assert table_rows(database_url) == after_first == [(first_id, "Kim", "Kardashian", "business")]
-
-    first_count = await env.run(activities.count_family, "Kardashian")
-    second_count = await env.run(activities.count_family, "Kardashian")
-    assert first_count == second_count == 1
-    assert table_rows(database_url) == after_first
+    assert await ActivityEnvironment().run(activities.upsert, batch) == 3
+    after_first = stored(database_url)
+    assert await ActivityEnvironment().run(activities.upsert, batch) == 3
+    assert stored(database_url) == after_first
+    assert [{k: v for k, v in row.items() if k != "id"} for row in after_first] == batch["records"]
 
 
 async def test_upsert_updates_in_place_instead_of_duplicating(database_url: str) -> None:
-    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
-    env = ActivityEnvironment()
-    row_id = await env.run(
-        activities.upsert,
-        {"name": "Kim", "surname": "Kardashian", "known_for": "old"},
-    )
-    same_id = await env.run(
-        activities.upsert,
-        {"name": "Kim", "surname": "Kardashian", "known_for": "new"},
-    )
-    assert same_id == row_id
-    assert table_rows(database_url) == [(row_id, "Kim", "Kardashian", "new")]
+    activities = ActivitiesImpl(Database(database_url))
+    [first, second] = records(1, 2)
+    changed: Any = {**second, KEY: first[KEY]}  # another record's data under the same key
+
+    await ActivityEnvironment().run(activities.upsert, {"records": [first]})
+    [before] = stored(database_url)
+    await ActivityEnvironment().run(activities.upsert, {"records": [changed]})
+    assert stored(database_url) == [{"id": before["id"], **changed}]
 
 
 async def test_whole_workflow_twice_leaves_the_same_rows(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    workflow_input = example_input()
-    members = workflow_input["members"]
-    expected_family = sum(m["surname"] == workflow_input["family"] for m in members)
+    job = example_input()
     async with running(service_worker(client, database_url, task_queue)):
         results, snapshots = [], []
         for _ in range(2):
-            results.append(
-                await client.execute_workflow(
-                    {{ cookiecutter.workflow_name }}Workflow.run,
-                    workflow_input,
-                    id=f"twice-{uuid.uuid4()}",
-                    task_queue=task_queue,
-                )
+            handle = await client.start_workflow(
+                Workflow.run, job, id=f"twice-{uuid.uuid4()}", task_queue=task_queue
             )
-            snapshots.append(table_rows(database_url))
-    assert results[0] == {"upserted": len(members), "family_size": expected_family}
-    assert results[1] == results[0]
-    assert len(snapshots[0]) == len(members)
+            results.append(await result_within(handle))
+            snapshots.append(stored(database_url))
+    assert results == [{"upserted": len(job["records"])}] * 2
+    assert len(snapshots[0]) == len(job["records"])
     assert snapshots[1] == snapshots[0]

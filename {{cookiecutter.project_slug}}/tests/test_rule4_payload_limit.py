@@ -1,7 +1,9 @@
 """Rule 4: no payload over 200 KiB leaves the service, on any path.
 
 Every client of the service (and so every worker) converts values with
-DATA_CONVERTER; these tests use the session's client, which does too.
+DATA_CONVERTER; these tests use the session's client, which does too. The limit
+is written here as the guide's number, not read from the code, so that loosening
+the code's limit fails these tests.
 """
 
 from __future__ import annotations
@@ -15,59 +17,69 @@ from pathlib import Path
 import pytest
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.converter import DefaultPayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }}.temporal.payloads import (
-    MAX_PAYLOAD_BYTES,
     PAYLOAD_TOO_LARGE,
+    CheckedPayloadConverter,
     PayloadTooLargeError,
-    SizeLimitedPayloadConverter,
 )
+from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    TASK_QUEUE,
-    {{ cookiecutter.workflow_name }}Dict,
-    {{ cookiecutter.workflow_name }}Workflow,
-    {{ cookiecutter.workflow_name }}WorkflowInput,
+from .helpers import (
+    activity_attempts,
+    application_error,
+    handle_histories,
+    records,
+    service_worker,
+    temporal_cli,
 )
+from .module_under_test import KEY, MODULE, Job, Workflow
 
-from .processes import temporal_cli
-from .support import activity_attempts, application_error, handle_histories, running, service_worker
-
-TOO_BIG = "x" * (MAX_PAYLOAD_BYTES + 1)
-WORKFLOW_TYPE = "{{ cookiecutter.workflow_name }}Workflow"
+GUIDE_LIMIT = 200 * 1024
 
 
-def oversized_input() -> {{ cookiecutter.workflow_name }}WorkflowInput:
-    big: {{ cookiecutter.workflow_name }}Dict = {
-        "name": "Kim",
-        "surname": "Kardashian",
-        "known_for": TOO_BIG,
-    }
-    return {"family": "Kardashian", "members": [big]}
+def payload_size(value: object) -> int:
+    return DefaultPayloadConverter().to_payloads([value])[0].ByteSize()
 
 
-def test_converter_refuses_only_what_is_over_the_limit() -> None:
-    converter = SizeLimitedPayloadConverter()
-    [fits] = converter.to_payloads(["x" * (MAX_PAYLOAD_BYTES - 100)])
-    assert fits.ByteSize() <= MAX_PAYLOAD_BYTES
+def text_with_payload_size(size: int) -> str:
+    """A string whose JSON payload, metadata included, is exactly ``size`` bytes."""
+    overhead = payload_size("x" * size) - size  # constant for sizes of this order
+    text = "x" * (size - overhead)
+    assert payload_size(text) == size
+    return text
+
+
+AT_LIMIT = text_with_payload_size(GUIDE_LIMIT)
+OVER_LIMIT = text_with_payload_size(GUIDE_LIMIT + 1)
+
+
+def test_converter_refuses_one_byte_over_200_kib() -> None:
+    converter = CheckedPayloadConverter()
+    [fits] = converter.to_payloads([AT_LIMIT])
+    assert fits.ByteSize() == GUIDE_LIMIT
     with pytest.raises(PayloadTooLargeError) as refused:
-        converter.to_payloads([TOO_BIG])
+        converter.to_payloads([OVER_LIMIT])
     message = str(refused.value)
-    assert f"{MAX_PAYLOAD_BYTES:,}-byte limit" in message
+    assert f"payload of {GUIDE_LIMIT + 1:,} bytes is over the {GUIDE_LIMIT:,}-byte limit" in message
     assert "store the data in PostgreSQL and pass its key" in message
     assert refused.value.non_retryable
+
+
+def oversized_job() -> Job:
+    [record] = records(1)
+    record[KEY] = OVER_LIMIT
+    return {"records": [record]}
 
 
 async def test_oversized_start_is_refused_before_anything_is_sent(client: Client) -> None:
     workflow_id = f"too-big-{uuid.uuid4()}"
     with pytest.raises(PayloadTooLargeError):
         await client.start_workflow(
-            {{ cookiecutter.workflow_name }}Workflow.run,
-            oversized_input(),
-            id=workflow_id,
-            task_queue=TASK_QUEUE,
+            Workflow.run, oversized_job(), id=workflow_id, task_queue=MODULE.task_queue
         )
     with pytest.raises(RPCError) as lookup:
         await client.get_workflow_handle(workflow_id).describe()
@@ -76,7 +88,7 @@ async def test_oversized_start_is_refused_before_anything_is_sent(client: Client
 
 @activity.defn(name="tests.big_result")
 async def big_result() -> str:
-    return TOO_BIG
+    return OVER_LIMIT
 
 
 @workflow.defn(name="tests.OversizedPayloads")
@@ -91,9 +103,9 @@ class OversizedPayloads:
             )
         if path == "child input":
             return await workflow.execute_child_workflow(
-                OversizedPayloads.run, TOO_BIG, id=f"{workflow.info().workflow_id}-child"
+                OversizedPayloads.run, OVER_LIMIT, id=f"{workflow.info().workflow_id}-child"
             )
-        return TOO_BIG  # the workflow's own result
+        return OVER_LIMIT  # the workflow's own result
 
 
 @pytest.mark.parametrize("path", ["activity result", "child input", "workflow result"])
@@ -101,12 +113,9 @@ async def test_oversized_payload_fails_the_workflow_cleanly(
     client: Client, task_queue: str, path: str
 ) -> None:
     worker = Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OversizedPayloads],
-        activities=[big_result],
+        client, task_queue=task_queue, workflows=[OversizedPayloads], activities=[big_result]
     )
-    async with running(worker):
+    async with running([worker]):
         handle = await client.start_workflow(
             OversizedPayloads.run, path, id=f"oversized-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -120,12 +129,12 @@ async def test_oversized_payload_fails_the_workflow_cleanly(
 async def test_input_from_another_client_is_checked_by_the_workflow(
     client: Client, database_url: str, task_queue: str, tmp_path: Path
 ) -> None:
-    """The temporal CLI does not use our converter; the workflow checks its input itself."""
+    """The temporal CLI does not use our converter; the worker checks the input itself."""
     input_file = tmp_path / "oversized.json"
-    input_file.write_text(json.dumps(oversized_input()), encoding="utf-8")
+    input_file.write_text(json.dumps(oversized_job()), encoding="utf-8")
     workflow_id = f"cli-too-big-{uuid.uuid4()}"
     async with running(service_worker(client, database_url, task_queue)):
-        args = ["workflow", "start", "--workflow-id", workflow_id, "--type", WORKFLOW_TYPE]
+        args = ["workflow", "start", "--workflow-id", workflow_id, "--type", MODULE.workflow_type]
         args += ["--task-queue", task_queue, "--input-file", str(input_file)]
         started = temporal_cli(client.service_client.config.target_host, *args)
         assert started.returncode == 0, started.stderr
@@ -138,8 +147,9 @@ async def test_server_refuses_payloads_over_its_own_limit(client: Client, tmp_pa
     """What the server enforces without our converter: a hard limit of 2 MiB per payload."""
     input_file = tmp_path / "huge.json"
     input_file.write_text(json.dumps("x" * (2 * 1024 * 1024 + 1)), encoding="utf-8")
-    args = ["workflow", "start", "--workflow-id", f"huge-{uuid.uuid4()}", "--type", WORKFLOW_TYPE]
-    args += ["--task-queue", f"nobody-{uuid.uuid4()}", "--input-file", str(input_file)]
+    args = ["workflow", "start", "--workflow-id", f"huge-{uuid.uuid4()}"]
+    args += ["--type", MODULE.workflow_type, "--task-queue", f"nobody-{uuid.uuid4()}"]
+    args += ["--input-file", str(input_file)]
     started = temporal_cli(client.service_client.config.target_host, *args)
     assert started.returncode != 0
     assert "size" in started.stderr.lower()

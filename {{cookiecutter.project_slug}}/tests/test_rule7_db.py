@@ -12,7 +12,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import db
 
-from .support import closed_port
+from .helpers import free_port
 
 
 def count_connect_calls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -37,7 +37,7 @@ def count_connect_calls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 async def test_connect_to_db_or_raise_makes_one_attempt_and_raises(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    port = closed_port()
+    port = free_port()
     password = uuid.uuid4().hex
     calls = count_connect_calls(monkeypatch)
     with pytest.raises(db.DatabaseUnavailableError) as error:
@@ -57,7 +57,7 @@ async def test_connect_to_db_or_raise_works_against_the_real_database(database_u
 
 
 def test_connect_to_db_retries_then_exits_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    port = closed_port()
+    port = free_port()
     calls = count_connect_calls(monkeypatch)
     with pytest.raises(SystemExit) as exit_info:
         db.connect_to_db(f"postgresql://app@127.0.0.1:{port}/app", attempts=3, pause_seconds=0.2)

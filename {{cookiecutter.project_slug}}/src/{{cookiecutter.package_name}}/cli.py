@@ -1,4 +1,7 @@
-"""Command line: ``python -m {{ cookiecutter.package_name }} {dev,worker,init-db,run}``."""
+"""Command line: ``python -m {{ cookiecutter.package_name }} {dev,worker,init-db,run}``.
+
+Every command serves the workflow modules listed in :mod:`.registry`.
+"""
 
 from __future__ import annotations
 
@@ -12,35 +15,18 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from psycopg import sql
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, db, dev
-from {{ cookiecutter.package_name }}.temporal.client import (
-    connect_options,
-    workflow_client,
-)
-from {{ cookiecutter.package_name }}.temporal.worker import (
-    create_worker,
-    stop_worker_faster,
-)
-
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.client import (
-    execute,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
-    TABLE,
-    TABLE_NAME,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    TASK_QUEUE,
-    {{ cookiecutter.workflow_name }}WorkflowInput,
-)
+from {{ cookiecutter.package_name }} import config, db, dev, registry
+from {{ cookiecutter.package_name }}.temporal import runs
+from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
 log = logging.getLogger("{{ cookiecutter.package_name }}")
 
-EXAMPLE_INPUT = Path("examples") / "{{ cookiecutter.workflow_module }}.json"
 DEV_DATA_DIR = Path(".dev")
 
 
@@ -48,18 +34,32 @@ class CommandError(Exception):
     """A problem the user can fix; printed as one line, without a traceback."""
 
 
-def _read_input(path: Path) -> {{ cookiecutter.workflow_name }}WorkflowInput:
+def read_input(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
-        data: {{ cookiecutter.workflow_name }}WorkflowInput = json.loads(text)
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CommandError(f"input file not found: {path}") from None
     except json.JSONDecodeError as error:
         raise CommandError(f"{path} is not valid JSON: {error}") from None
-    return data
 
 
-async def _connect() -> Client:
+def chosen_module(workflow_type: str | None) -> WorkflowModule:
+    """The module whose workflow is named ``workflow_type``; the first listed by default."""
+    modules = registry.load()
+    if workflow_type is None:
+        return modules[0]
+    for module in modules:
+        if module.workflow_type == workflow_type:
+            return module
+    known = ", ".join(module.workflow_type for module in modules)
+    raise CommandError(f"no workflow {workflow_type!r} in this service; it has: {known}")
+
+
+def example_input(module: WorkflowModule) -> Path:
+    return Path("examples") / f"{module.package.rsplit('.', 1)[-1]}.json"
+
+
+async def connect() -> Client:
     try:
         return await workflow_client()
     except RuntimeError as error:
@@ -70,13 +70,7 @@ async def _connect() -> Client:
         ) from None
 
 
-def _check_database(url: str) -> None:
-    """One cheap query; connect_to_db() exits with a clear message if it cannot connect."""
-    with db.connect_to_db(url, attempts=3, pause_seconds=1.0) as conn:
-        conn.execute("SELECT 1")
-
-
-async def _wait_for_stop_signal() -> None:
+async def wait_for_stop_signal() -> None:
     """Return on Ctrl-C or SIGTERM, so the caller can shut down in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,89 +82,58 @@ async def _wait_for_stop_signal() -> None:
 async def cmd_worker(args: argparse.Namespace) -> None:
     database_url = db.require_database_url()
     # Fail at start, in seconds and with the address, rather than on the first task.
-    await asyncio.to_thread(_check_database, database_url)
-    client = await _connect()
-    worker = create_worker(client, database_url, task_queue=args.task_queue)
-    running = asyncio.create_task(worker.run())
-    log.info("worker polling task queue %s; Ctrl-C or SIGTERM to stop", args.task_queue)
-    stop = asyncio.create_task(_wait_for_stop_signal())
-    await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
-    if not running.done():
-        await stop_worker_faster(worker)
-    await running
+    with db.connect_to_db(database_url, attempts=3) as conn:
+        conn.execute("SELECT 1")
+    client = await connect()
+    workers = create_workers(client, database_url, registry.load(), task_queue=args.task_queue)
+    async with running(workers) as tasks:
+        queues = ", ".join(worker.task_queue for worker in workers)
+        log.info("worker polling %s; Ctrl-C or SIGTERM to stop", queues)
+        stop = asyncio.ensure_future(wait_for_stop_signal())
+        await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
 
 
 async def cmd_run(args: argparse.Namespace) -> None:
-    workflow_input = _read_input(args.input_file)
-    client = await _connect()
-    result = await execute(
-        client,
-        workflow_input,
-        args.workflow_id,
-        args.task_queue,
-        show_progress=not args.quiet,
+    module = chosen_module(args.workflow)
+    job = read_input(args.input_file)
+    client = await connect()
+    result = await runs.execute(
+        client, module, job, args.workflow_id, args.task_queue, show_progress=not args.quiet
     )
-    print(json.dumps(result, ensure_ascii=False))
+    print(json.dumps(result))
 
 
 def cmd_init_db(args: argparse.Namespace) -> None:
     with db.connect_to_db(attempts=args.attempts) as conn:
-        db.apply_schema(conn)
+        db.apply_schemas(conn, [module.schema_sql() for module in registry.load()])
     print("schema applied")
 
 
 async def cmd_dev(args: argparse.Namespace) -> None:
-    postgres: dev.EmbeddedPostgres | None = None
-    if not config.database_url():
-        data_dir = DEV_DATA_DIR / "postgres"
-        log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
-        postgres = dev.EmbeddedPostgres(data_dir, keep=True)
-        os.environ["DATABASE_URL"] = postgres.url
-    with db.connect_to_db(attempts=3) as conn:
-        db.apply_schema(conn)
-
-    env = None
-    ui_address = "your Temporal Web UI"
-    if not config.temporal_address():
-        log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server with its Web UI")
-        env = await dev.start_temporal(port=dev.DEV_TEMPORAL_PORT, ui=True, ui_port=dev.DEV_UI_PORT)
-        os.environ["TEMPORAL_ADDRESS"] = f"localhost:{dev.DEV_TEMPORAL_PORT}"
-        ui_address = f"http://localhost:{dev.DEV_UI_PORT}"
-    try:
-        client = await _connect()
-        worker = create_worker(client, db.require_database_url())
-        running = asyncio.create_task(worker.run())
-        try:
-            workflow_input = _read_input(args.input_file)
-            result = await execute(client, workflow_input, show_progress=True)
-            print(f"\nResult: {json.dumps(result, ensure_ascii=False)}")
-            print(f"Workflows: {ui_address}/namespaces/default/workflows")
-            database = config.redact_url(db.require_database_url())
-            print(f"Rows:      {count_rows()} in table {TABLE_NAME}; to see them:")
-            print(f'           psql "{database}" -c "TABLE {TABLE_NAME}"')
+    modules = registry.load()
+    module = chosen_module(args.workflow)
+    job = read_input(args.input_file or example_input(module))
+    async with dev.dev_stack(modules, DEV_DATA_DIR) as stack:
+        client = await connect()
+        async with running(create_workers(client, stack.database_url, modules)):
+            result = await runs.execute(client, module, job, show_progress=True)
+            print(f"\nResult: {json.dumps(result)}")
+            if stack.ui_address:
+                print(f"Workflows: {stack.ui_address}/namespaces/default/workflows")
+            rows = db.count_rows(stack.database_url, module.table)
+            print(f"Rows:      {rows} in table {module.table}; to see them:")
+            database = config.redact_url(stack.database_url)
+            print(f'           psql "{database}" -c "TABLE {module.table}"')
             if not args.once:
-                print(f"Worker running on task queue {TASK_QUEUE}; Ctrl-C to stop.")
-                await _wait_for_stop_signal()
-        finally:
-            await stop_worker_faster(worker)
-            await running
-    finally:
-        if env is not None:
-            await env.shutdown()
-        if postgres is not None:
-            postgres.cleanup()
-
-
-def count_rows() -> int:
-    with db.connect_to_db(attempts=1) as conn:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(TABLE)).fetchone()
-    return int(row[0]) if row else 0
+                print("Worker running; Ctrl-C to stop.")
+                await wait_for_stop_signal()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.package_name }}",
-        description=f"Run the workflow on Temporal (task queue {TASK_QUEUE}).",
+        description="Run this service's Temporal workflows: "
+        + ", ".join(name.rsplit(".", 1)[-1] for name in registry.WORKFLOW_MODULES),
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, DATABASE_URL, LOG_LEVEL.",
     )
@@ -185,46 +148,37 @@ def build_parser() -> argparse.ArgumentParser:
         "Keeps running for the Web UI until Ctrl-C.",
     )
     dev_cmd.add_argument(
-        "--input-file",
-        type=Path,
-        default=EXAMPLE_INPUT,
-        help="workflow input (JSON), default %(default)s",
+        "--input-file", type=Path, help="workflow input (JSON), default examples/<module>.json"
     )
+    add_workflow_option(dev_cmd)
     dev_cmd.add_argument(
-        "--once",
-        action="store_true",
-        help="stop after the example instead of waiting for Ctrl-C",
+        "--once", action="store_true", help="stop after the example instead of waiting for Ctrl-C"
     )
 
     worker_cmd = commands.add_parser(
         "worker",
         help="run a worker against TEMPORAL_ADDRESS and DATABASE_URL until Ctrl-C or SIGTERM",
-        description=f"Poll task queue {TASK_QUEUE} for the workflow and its activities. "
+        description="Poll every workflow module's task queue for its workflows and activities. "
         "Needs DATABASE_URL; Temporal settings come from TEMPORAL_* variables.",
     )
     add_task_queue_option(worker_cmd)
 
     init_cmd = commands.add_parser(
         "init-db",
-        help="apply the schema to DATABASE_URL (safe to repeat)",
+        help="apply every module's schema to DATABASE_URL (safe to repeat)",
         description="Create the tables and unique keys the activities upsert against.",
     )
     init_cmd.add_argument("--attempts", type=int, default=10, help="connection attempts, 1 s apart")
 
     run_cmd = commands.add_parser(
         "run",
-        help="start the workflow with an input file and print its result",
+        help="start a workflow with an input file and print its result",
         description="Start the workflow, or join the running one with the same id, and wait.",
     )
+    run_cmd.add_argument("--input-file", type=Path, required=True, help="workflow input (JSON)")
+    add_workflow_option(run_cmd)
     run_cmd.add_argument(
-        "--input-file",
-        type=Path,
-        required=True,
-        help="workflow input (JSON)",
-    )
-    run_cmd.add_argument(
-        "--workflow-id",
-        help="default: derived from the input, so reruns find the same id",
+        "--workflow-id", help="default: derived from the input, so reruns find the same id"
     )
     add_task_queue_option(run_cmd)
     run_cmd.add_argument(
@@ -235,11 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_workflow_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workflow", metavar="TYPE", help="which workflow, by type name (default: the first)"
+    )
+
+
 def add_task_queue_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--task-queue",
-        default=TASK_QUEUE,
-        help="task queue to use instead of the workflow's own (default %(default)s)",
+        "--task-queue", help="poll or use this task queue instead of each module's own"
     )
 
 

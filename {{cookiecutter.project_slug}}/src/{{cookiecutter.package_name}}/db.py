@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from importlib import resources
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from {{ cookiecutter.package_name }} import config
 
@@ -96,14 +97,30 @@ def connect_to_db(
     )
 
 
-def schema_sql() -> str:
-    """The schema of every workflow module, in the order the modules are listed."""
-    package = resources.files(__package__ or __name__)
-    schema = package / "{{ cookiecutter.workflow_module }}" / "schema.sql"
-    return schema.read_text(encoding="utf-8")
+@dataclass
+class Database:
+    """The database a worker's activities write to: what an activities Impl is built on.
+
+    Each :meth:`connect` is one attempt (rule 7), so a database that is away fails the
+    activity at once and Temporal's retry policy decides when to try again.
+    """
+
+    url: str
+
+    def connect(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
+        return connect_to_db_or_raise(self.url)
 
 
-def apply_schema(conn: psycopg.Connection) -> None:
-    """Create the tables and unique keys the upserts rely on. Safe to run again."""
-    conn.execute(schema_sql())
+def apply_schemas(conn: psycopg.Connection, schemas: Iterable[str]) -> None:
+    """Run each module's schema.sql in one transaction. Each is safe to run again."""
+    for schema in schemas:
+        conn.execute(schema)  # a file of ours, never user input
     conn.commit()
+
+
+def count_rows(url: str, table: str) -> int:
+    """Rows in ``table``: one attempt, for ``dev``'s summary and the tests."""
+    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0

