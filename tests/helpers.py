@@ -1,0 +1,121 @@
+"""Helpers of the template's tests: typed views of pytest-cookies, and checks of a baked project."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Jinja that should have been rendered: a placeholder or a block tag left in a baked file.
+UNRENDERED = re.compile(r"\{\{\s*cookiecutter\.|\{%")
+# How much of a failing `make test` to show: enough for the error, not the whole install.
+LOG_TAIL_LINES = 200
+# Installing the shared venv the first time downloads temporalio and PostgreSQL.
+MAKE_TEST_TIMEOUT_SECONDS = 3600
+
+
+class BakeResult(Protocol):
+    """What pytest-cookies' ``Result`` offers (the package ships no type hints)."""
+
+    exception: BaseException | None
+    exit_code: int | str | None
+
+    @property
+    def project_path(self) -> Path | None: ...
+
+
+class Cookies(Protocol):
+    """What pytest-cookies' ``cookies`` fixture offers."""
+
+    def bake(self, extra_context: dict[str, str] | None = None) -> BakeResult: ...
+
+
+def bake_ok(cookies: Cookies, answers: dict[str, str]) -> Path:
+    """Bake ``answers`` and return the project directory, failing loudly if the bake fails."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code == 0, f"bake failed: {result.exception!r}"
+    assert result.exception is None
+    assert result.project_path is not None
+    return result.project_path
+
+
+def run_make_test(project: Path, venv: Path) -> None:
+    """The baked project's own `make test` (lint, types, tests) in the shared venv."""
+    completed = subprocess.run(
+        ["make", "test", f"VENV={venv}"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=MAKE_TEST_TIMEOUT_SECONDS,
+        check=False,
+    )
+    # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stdout.splitlines()[-LOG_TAIL_LINES:])
+        pytest.fail(
+            f"`make test` failed in {project} (exit {completed.returncode}); last "
+            f"{LOG_TAIL_LINES} lines:\n{tail}"
+        )
+
+
+def is_text(data: bytes) -> bool:
+    """True if ``data`` looks like a text file: UTF-8 without NUL bytes."""
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def text_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every text file under ``root`` with its contents; binaries are skipped."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if is_text(data):
+                yield path, data.decode("utf-8")
+
+
+def unrendered_jinja(root: Path) -> list[str]:
+    """Files, or file and directory names, under ``root`` that still hold template syntax."""
+    found = [str(path) for path in root.rglob("*") if "{{" in path.name or "{%" in path.name]
+    found += [str(path) for path, text in text_files(root) if UNRENDERED.search(text)]
+    return found
+
+
+def uncompilable_python(root: Path) -> list[str]:
+    """Every ``.py`` file under ``root`` that is not valid Python, with the reason."""
+    broken = []
+    for path in sorted(root.rglob("*.py")):
+        try:
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        except SyntaxError as error:
+            broken.append(f"{path}: {error}")
+    return broken
+
+
+def toml_error(path: Path) -> str | None:
+    """Why ``path`` is not valid TOML, or None; Pythons before 3.11 cannot tell."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            return str(error)
+    return None
+
+
+def leftover_files(root: Path) -> list[str]:
+    """Every file under ``root``; a refused bake must leave none."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if not path.is_dir())

@@ -1,0 +1,112 @@
+"""The answers the template tests bake, each written as overrides of the defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names a bake must end up with, given or derived."""
+
+    project_name: str
+    project_slug: str
+    package_name: str
+    workflow_name: str
+    workflow_module: str
+    task_queue: str
+    table_name: str
+
+
+DEFAULTS = Names(
+    project_name="Kardashian Tracker",
+    project_slug="kardashian-tracker",
+    package_name="kardashian_tracker",
+    workflow_name="Kardashian",
+    workflow_module="kardashian",
+    task_queue="kardashian-tracker.kardashian",
+    table_name="kardashians",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Answers to bake with, and every name the template must derive from them."""
+
+    id: str
+    answers: dict[str, str]
+    names: Names = field(default=DEFAULTS)
+
+    @property
+    def module_dir(self) -> str:
+        """Where the workflow's module lives inside the baked project."""
+        return f"src/{self.names.package_name}/{self.names.workflow_module}"
+
+    @property
+    def speaks_its_own_names(self) -> bool:
+        """True when the workflow is not the defaults' story, so none of it may show."""
+        return self.names.workflow_name != DEFAULTS.workflow_name
+
+
+def variant(id: str, answers: dict[str, str], **derived: str) -> Variant:
+    """A variant: ``answers`` override the defaults, ``derived`` what the template makes of them."""
+    names = dataclasses.replace(DEFAULTS, **answers, **derived)
+    return Variant(id, answers, names)
+
+
+# 80 characters, the most the pre-generation hook allows.
+LONGEST_QUEUE = "municipal-records-archive.reconcile-ledger-entries-nightly.v1.ingest-batch-queue"
+
+VARIANTS = [
+    variant("defaults", {}),
+    variant(
+        "podcast",
+        {"project_name": "Podcast Transcriber", "workflow_name": "PodcastEpisode"},
+        project_slug="podcast-transcriber",
+        package_name="podcast_transcriber",
+        workflow_module="podcast_episode",
+        task_queue="podcast-transcriber.podcast-episode",
+        table_name="podcast_episodes",
+    ),
+    variant(
+        "explicit-names",
+        {
+            "project_name": "Crawler",
+            "workflow_name": "HTTPFetch",
+            "workflow_module": "fetcher",
+            "task_queue": "fetch_jobs.v2",
+            "table_name": "fetched_pages",
+            "package_name": "crawler_core",
+        },
+        project_slug="crawler",
+    ),
+    variant(
+        # Every name at its longest: the baked code must still be lint-clean.
+        "longest-names",
+        {
+            "project_name": "Municipal Records Archive",
+            "workflow_name": "ReconcileLedgerEntriesNightlyX",
+            "workflow_module": "reconcile_ledger_entries_night",
+            "package_name": "municipal_records_archive_svc1",
+            "task_queue": LONGEST_QUEUE,
+            "table_name": "reconciled_ledger_entries_recorded_by_the_municipal_archive_sv1",
+        },
+        project_slug="municipal-records-archive",
+    ),
+    variant(
+        # Quotes and non-ASCII letters in the name; cookiecutter's slugify transliterates.
+        "unicode-name",
+        {"project_name": 'Café "Ørsted" l\'Été'},
+        project_slug="cafe-orsted-l-ete",
+        package_name="cafe_orsted_l_ete",
+        task_queue="cafe-orsted-l-ete.kardashian",
+    ),
+]
+
+
+def variant_params() -> list[object]:
+    """The variants as pytest parameters, named by their ids."""
+    return [pytest.param(v, id=v.id) for v in VARIANTS]
