@@ -75,6 +75,19 @@ def worker_for(client: Client, task_queue: str, graceful: timedelta) -> Worker:
     )
 
 
+async def busy_worker(
+    client: Client, task_queue: str, activity_name: str, graceful: timedelta
+) -> tuple[Worker, asyncio.Task[None]]:
+    """A running worker, and its task, once ``activity_name`` has started on it."""
+    worker = worker_for(client, task_queue, graceful)
+    run = asyncio.create_task(worker.run())
+    await client.start_workflow(
+        OneActivity.run, activity_name, id=f"stop-{uuid.uuid4()}", task_queue=task_queue
+    )
+    await asyncio.wait_for(started.wait(), timeout=15)
+    return worker, run
+
+
 @pytest.fixture(autouse=True)
 def fresh_events() -> None:
     for event in (started, cancelled, release):
@@ -82,15 +95,8 @@ def fresh_events() -> None:
 
 
 async def test_stops_a_worker_with_an_activity_in_flight(client: Client, task_queue: str) -> None:
-    worker = worker_for(client, task_queue, graceful=timedelta(seconds=0.5))
-    run = asyncio.create_task(worker.run())
-    await client.start_workflow(
-        OneActivity.run,
-        "tests.heartbeating_sleep",
-        id=f"stop-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-    await asyncio.wait_for(started.wait(), timeout=15)
+    graceful = timedelta(seconds=0.5)
+    worker, run = await busy_worker(client, task_queue, "tests.heartbeating_sleep", graceful)
 
     began = time.monotonic()
     await stop_worker_faster(worker, timeout=10)
@@ -103,15 +109,8 @@ async def test_stops_a_worker_with_an_activity_in_flight(client: Client, task_qu
 
 
 async def test_raises_when_the_worker_is_not_down_in_time(client: Client, task_queue: str) -> None:
-    worker = worker_for(client, task_queue, graceful=timedelta(seconds=0.2))
-    run = asyncio.create_task(worker.run())
-    await client.start_workflow(
-        OneActivity.run,
-        "tests.stubborn_sleep",
-        id=f"stuck-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-    await asyncio.wait_for(started.wait(), timeout=15)
+    graceful = timedelta(seconds=0.2)
+    worker, run = await busy_worker(client, task_queue, "tests.stubborn_sleep", graceful)
 
     began = time.monotonic()
     try:

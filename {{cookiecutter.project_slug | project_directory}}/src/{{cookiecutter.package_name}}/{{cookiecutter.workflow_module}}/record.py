@@ -1,8 +1,8 @@
 """The record this workflow upserts. To make the service yours, start here.
 
-A record travels between client, workflow and activities as plain JSON (the
-``{{ cookiecutter.workflow_name }}RecordDict`` TypedDict, which the service's payload converter checks field by
-field) and is used in code as a ``{{ cookiecutter.workflow_name }}Record``, which checks what a type cannot say.
+A record travels between client, workflow and activities as plain JSON, the
+TypedDict below, which the service's payload converter checks field by field. In
+code it is used as the dataclass below, which checks what a type cannot say.
 Its ``key`` is the natural key: the table's unique key, which makes every upsert
 idempotent. Pure Python: workflow code may import it inside the sandbox.
 """

@@ -73,7 +73,10 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name }}Workflow, FanOutWorkflow):
+class {{ cookiecutter.workflow_name }}WorkflowImpl(
+    {{ cookiecutter.workflow_name }}Workflow,
+    FanOutWorkflow,
+):
     """Upserts the job's records in batches, through child workflows when it is big."""
 
     @workflow.run
