@@ -15,7 +15,6 @@ from temporalio.client import Client
 from {{ cookiecutter.package_name }}.temporal.worker import running
 
 from .helpers import (
-    example_input,
     handle_histories,
     result_within,
     scheduled_activity_names,
@@ -39,8 +38,8 @@ def test_each_impl_extends_the_interface_named_like_it(impl: type) -> None:
 async def test_server_knows_interface_names(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    job: Job = example_input()
-    job["max_activities_per_run"], job["batch_size"] = 2, 1  # children, so their names show
+    # Five items at two per run: children, so that their names show too.
+    job: Job = {"key_range": {"first": 1, "count": 5}, "max_activities_per_run": 2, "batch_size": 1}
     async with running(service_worker(client, database_url, task_queue)):
         # Started through the interface, not the Impl. A worker that registered the
         # Impl under another name fails the workflow task, and result_within says so.
