@@ -10,8 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -23,11 +23,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import db, dev, registry
+from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.worker import create_workers
+from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
 from .module_under_test import MODULE, Record, RecordDict
 
@@ -56,23 +56,26 @@ def records(*numbers: int) -> list[Any]:
 # -- workers and waits ------------------------------------------------------------
 
 
-def service_worker(
+@asynccontextmanager
+async def serving(
     client: Client,
     database_url: str,
     task_queue: str,
     *,
     modules: Sequence[WorkflowModule] | None = None,
-    extra_activities: Sequence[Callable[..., Any]] = (),
-) -> list[Worker]:
-    """The service's own worker, for every registered module, on a test's task queue."""
-    return create_workers(
+) -> AsyncIterator[None]:
+    """The service's own worker, for every registered module, on a test's task queue,
+    with its connection pool, for the block; stopped with stop_worker_faster()."""
+    database = Database(database_url)
+    workers = create_workers(
         client,
-        database_url,
+        database,
         registry.load() if modules is None else modules,
         task_queue=task_queue,
-        extra_activities=extra_activities,
         graceful_shutdown=timedelta(seconds=1),
     )
+    async with running(workers, database):
+        yield
 
 
 async def wait_until(
@@ -316,19 +319,36 @@ class TemporalServer:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_once = False
 
-    def start(self) -> None:
-        command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
-        command += ["--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "error"]
-        if self.db_file is not None:
-            command += ["--db-filename", str(self.db_file)]
-        self.process = subprocess.Popen(
-            command,
-            env=service_env("", ""),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, self.process)
+    def start(self, attempts: int = 3) -> None:
+        """Start the server; on a port clash, try again on other free ports.
+
+        The dev server also binds ports next to its own (its internal services), and
+        a free port now may be taken a moment later: a clash makes it exit at once.
+        """
+        for attempt in range(1, attempts + 1):
+            command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
+            command += ["--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "error"]
+            if self.db_file is not None:
+                command += ["--db-filename", str(self.db_file)]
+            self.process = subprocess.Popen(
+                command,
+                env=service_env("", ""),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                wait_for_port(self.port, self.process)
+            except RuntimeError:
+                # A restart must keep its address: clients and workers hold it.
+                if attempt == attempts or self.started_once:
+                    raise
+                self.port = free_port()
+                self.address = f"127.0.0.1:{self.port}"
+            else:
+                self.started_once = True
+                return
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

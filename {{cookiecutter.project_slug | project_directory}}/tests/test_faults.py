@@ -22,13 +22,11 @@ from {{ cookiecutter.package_name }}.temporal.client import new_client
 from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
 from .helpers import (
-    LARGE_EXAMPLE,
     TemporalServer,
     activity_attempts,
     background,
     cli,
     events,
-    example_input,
     expect_every_row_once,
     handle_histories,
     result_within,
@@ -40,12 +38,18 @@ from .module_under_test import MODULE
 
 pytestmark = pytest.mark.faults
 
-# One item per activity and a low limit: long enough that the fault lands mid-run,
-# short enough to keep the tests quick.
+# Small batches and a low limit: long enough that the fault lands mid-run, short
+# enough to keep the tests quick.
 MEDIUM_INPUT: dict[str, Any] = {
     "key_range": {"first": 1, "count": 600},
     "batch_size": 1,
     "max_activities_per_run": 200,
+}
+# Children of 5,000 items in batches of 50: many activities in flight when killed.
+LARGE_INPUT: dict[str, Any] = {
+    "key_range": {"first": 1, "count": 20_000},
+    "batch_size": 50,
+    "max_activities_per_run": 100,
 }
 FAULT_RESULT_TIMEOUT = 180
 
@@ -75,7 +79,7 @@ async def test_worker_killed_mid_run_another_worker_finishes(
     own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
     service = Service(own_temporal, own_postgres)
-    job = example_input(LARGE_EXAMPLE)
+    job = LARGE_INPUT
     with background(service.worker(), service.env) as first:
         handle = await start_and_wait_for_rows(own_client, service, job, 2000)
         first.kill()  # SIGKILL: no shutdown, activities in flight are simply lost
@@ -97,7 +101,7 @@ async def test_database_stopped_mid_run_is_waited_out(
     with background(service.worker(), service.env) as worker:
         handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
         own_postgres.stop()
-        await asyncio.sleep(4)  # long enough for several failed attempts
+        await asyncio.sleep(3)  # long enough for several failed attempts (1 s, then 2 s apart)
         assert worker.poll() is None, "the worker stays up while the database is away"
         own_postgres.start()
         result = await result_within(handle, FAULT_RESULT_TIMEOUT)

@@ -17,8 +17,6 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 
-from {{ cookiecutter.package_name }}.temporal.worker import running
-
 from .helpers import (
     FIELDS,
     TEXT_FIELDS,
@@ -28,7 +26,7 @@ from .helpers import (
     handle_histories,
     records,
     result_within,
-    service_worker,
+    serving,
     stored,
 )
 from .module_under_test import KEY, MODULE
@@ -95,7 +93,7 @@ async def run_workflow(
     client: Client, database_url: str, task_queue: str, job: Any
 ) -> tuple[Any, BaseException | None]:
     """Start by type name and wait; return the handle and the failure, if any."""
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         handle = await client.start_workflow(
             MODULE.workflow_type, job, id=f"hostile-{uuid.uuid4()}", task_queue=task_queue
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,6 @@ from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
 from .helpers import (
     EXAMPLE,
-    LARGE_EXAMPLE,
     background,
     cli,
     example_input,
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.processes
 
 
 def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
-    temporal_address: str, database_url: str
+    temporal_address: str, database_url: str, tmp_path: Path
 ) -> None:
     env = service_env(temporal_address, database_url)
     queue = f"processes-{uuid.uuid4()}"
@@ -61,10 +61,14 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
         small = job_size(example_input())
         assert json.loads(ran.stdout) == {"upserted": small}
 
-        # The large example through our CLI: fan-out, and progress on stderr. Output is
-        # a pipe here, so progress comes as plain lines, not a redrawn bar.
-        large = job_size(example_input(LARGE_EXAMPLE))
-        ran = run_cli("run", "--input-file", str(LARGE_EXAMPLE), "--task-queue", queue, env=env)
+        # A bigger job through our CLI: fan-out, and progress on stderr. Output is a
+        # pipe here, so progress comes as plain lines, not a redrawn bar.
+        large = 20_000
+        job = {"key_range": {"first": 1, "count": large}, "batch_size": 100}
+        job["max_activities_per_run"] = 50  # 200 batches: 4 children
+        job_file = tmp_path / "job.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        ran = run_cli("run", "--input-file", str(job_file), "--task-queue", queue, env=env)
         assert ran.returncode == 0, ran.stderr
         assert json.loads(ran.stdout) == {"upserted": large}
         progress = [line for line in ran.stderr.splitlines() if line.startswith("progress: ")]
@@ -76,4 +80,4 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
 
     assert len(snapshots[0]) == small
     assert snapshots[1] == snapshots[0]
-    assert len(stored(database_url)) == large
+    assert len(stored(database_url)) == large + small

@@ -11,7 +11,6 @@ from psycopg import sql
 from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.temporal.worker import running
 
 from .helpers import (
     activity_attempts,
@@ -21,7 +20,7 @@ from .helpers import (
     has_failed_attempt,
     records,
     result_within,
-    service_worker,
+    serving,
     stored,
     wait_until,
 )
@@ -40,7 +39,7 @@ async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
     with psycopg.connect(database_url) as conn:
         conn.execute(check)
     job: Job = {"records": [record]}
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         handle = await client.start_workflow(
             Workflow.run, job, id=f"permanent-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -58,7 +57,7 @@ async def test_transient_error_is_retried_until_it_heals(
     database = Database(f"postgresql://app@127.0.0.1:{free_port()}/app")
     module = dataclasses.replace(MODULE, activities=lambda _: ActivitiesImpl(database).all())
     job: Job = {"records": records(1)}
-    async with running(service_worker(client, database_url, task_queue, modules=[module])):
+    async with serving(client, database_url, task_queue, modules=[module]):
         handle = await client.start_workflow(
             Workflow.run, job, id=f"transient-{uuid.uuid4()}", task_queue=task_queue
         )

@@ -12,13 +12,11 @@ import uuid
 import pytest
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }}.temporal.worker import running
-
 from .helpers import (
     handle_histories,
     result_within,
     scheduled_activity_names,
-    service_worker,
+    serving,
 )
 from .module_under_test import NAME, WORKFLOWS, ActivitiesImpl, Job, Workflow
 
@@ -40,7 +38,7 @@ async def test_server_knows_interface_names(
 ) -> None:
     # Five items at two per run: children, so that their names show too.
     job: Job = {"key_range": {"first": 1, "count": 5}, "max_activities_per_run": 2, "batch_size": 1}
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         # Started through the interface, not the Impl. A worker that registered the
         # Impl under another name fails the workflow task, and result_within says so.
         handle = await client.start_workflow(

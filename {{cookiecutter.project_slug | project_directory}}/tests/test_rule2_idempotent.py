@@ -9,9 +9,8 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from .helpers import example_input, records, result_within, service_worker, stored
+from .helpers import example_input, records, result_within, serving, stored
 from .module_under_test import KEY, ActivitiesImpl, Job, Workflow
 
 
@@ -41,7 +40,7 @@ async def test_whole_workflow_twice_leaves_the_same_rows(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     job = example_input()
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         results, snapshots = [], []
         for _ in range(2):
             handle = await client.start_workflow(

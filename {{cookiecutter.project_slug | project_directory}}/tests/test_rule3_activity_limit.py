@@ -14,7 +14,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, PROGRESS_QUERY, job_size
-from {{ cookiecutter.package_name }}.temporal.worker import running
 
 from .helpers import (
     LARGE_EXAMPLE,
@@ -23,7 +22,7 @@ from .helpers import (
     expect_every_row_once,
     handle_histories,
     result_within,
-    service_worker,
+    serving,
 )
 from .module_under_test import Workflow
 
@@ -56,7 +55,7 @@ def is_child(history: WorkflowHistory) -> bool:
 async def run_to_completion(
     client: Client, database_url: str, task_queue: str, job: Any
 ) -> tuple[Any, list[WorkflowHistory]]:
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         handle = await client.start_workflow(
             Workflow.run, job, id=f"limits-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -105,16 +104,21 @@ async def test_an_activity_upserts_a_batch(
     expect_every_row_once(database_url, 35)
 
 
-async def test_large_example_fans_out_under_the_guide_limit(
+async def test_past_1000_activities_the_default_limit_fans_out(
     client: Client, database_url: str, task_queue: str
 ) -> None:
-    job = example_input(LARGE_EXAMPLE)
-    total = job_size(job)
-    assert total > GUIDE_LIMIT * BATCH_SIZE  # the example really needs the fan-out
-
+    # One item per activity, the default limit: 1001 activities need two runs' worth.
+    job = {"key_range": {"first": 1, "count": GUIDE_LIMIT + 1}, "batch_size": 1}
     result, histories = await run_to_completion(client, database_url, task_queue, job)
-    assert result["upserted"] == total
-    assert any(is_child(h) for h in histories)
+    assert result["upserted"] == GUIDE_LIMIT + 1
+    children = [h for h in histories if is_child(h)]
+    assert sorted(len(events([c], SCHEDULED)) for c in children) == [1, GUIDE_LIMIT]
     assert all(scheduled_per_run(h) <= GUIDE_LIMIT for h in histories)
-    assert len(events(histories, SCHEDULED)) == math.ceil(total / BATCH_SIZE)
-    expect_every_row_once(database_url, total)
+    expect_every_row_once(database_url, GUIDE_LIMIT + 1)
+
+
+def test_the_large_example_is_more_than_one_run_can_hold() -> None:
+    """The guide's million items: at the default batch size, more than 1000 activities."""
+    total = job_size(example_input(LARGE_EXAMPLE))
+    assert total > 1_000_000
+    assert math.ceil(total / BATCH_SIZE) > GUIDE_LIMIT

@@ -33,7 +33,7 @@ from .helpers import (
     application_error,
     handle_histories,
     records,
-    service_worker,
+    serving,
     temporal_cli,
 )
 from .module_under_test import KEY, MODULE, Job, Workflow
@@ -133,7 +133,7 @@ async def test_input_from_another_client_is_checked_by_the_workflow(
     input_file = tmp_path / "oversized.json"
     input_file.write_text(json.dumps(oversized_job()), encoding="utf-8")
     workflow_id = f"cli-too-big-{uuid.uuid4()}"
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         args = ["workflow", "start", "--workflow-id", workflow_id, "--type", MODULE.workflow_type]
         args += ["--task-queue", task_queue, "--input-file", str(input_file)]
         started = temporal_cli(client.service_client.config.target_host, *args)

@@ -14,7 +14,6 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }}.temporal.fanout import job_size
-from {{ cookiecutter.package_name }}.temporal.worker import running
 
 from .helpers import (
     EXAMPLE,
@@ -24,7 +23,7 @@ from .helpers import (
     example_input,
     handle_histories,
     result_within,
-    service_worker,
+    serving,
     stored,
     temporal_cli,
 )
@@ -55,7 +54,7 @@ async def test_typed_start_takes_one_positional_argument(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     job = example_input()
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         handle = await client.start_workflow(
             Workflow.run, job, id=f"positional-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -70,7 +69,7 @@ def arity_complaint(count: int) -> str:
 async def test_wrong_arity_from_the_python_client_fails_at_once(
     client: Client, database_url: str, task_queue: str, args: list[Any]
 ) -> None:
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         handle = await client.start_workflow(
             MODULE.workflow_type, args=args, id=f"arity-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -92,7 +91,7 @@ async def test_wrong_arity_from_the_temporal_cli_fails_at_once(
     args += ["--task-queue", task_queue]
     for value in inputs:
         args += ["--input", value]
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         started = temporal_cli(client.service_client.config.target_host, *args)
         assert started.returncode == 0, started.stderr
         with pytest.raises(WorkflowFailureError) as failure:

@@ -72,3 +72,32 @@ def test_connect_to_db_retries_then_exits_with_a_message(monkeypatch: pytest.Mon
 def test_connect_to_db_returns_a_connection_when_the_database_is_up(database_url: str) -> None:
     with db.connect_to_db(database_url, attempts=1) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+async def test_a_pool_that_cannot_lend_a_connection_raises_the_same_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's activities borrow from a pool; a database that is away still fails
+    the activity with DatabaseUnavailableError, after one bounded wait, never an exit."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT", 0.5)
+    database = db.Database(f"postgresql://app@127.0.0.1:{free_port()}/app")
+    await database.open_pool(2)
+    try:
+        with pytest.raises(db.DatabaseUnavailableError) as error:
+            async with database.connect():
+                pass
+    finally:
+        await database.close()
+    assert "no connection within 0.5s" in str(error.value)
+
+
+async def test_a_pool_lends_working_connections(database_url: str) -> None:
+    database = db.Database(database_url)
+    await database.open_pool(2)
+    try:
+        for _ in range(3):  # more borrowings than connections: each goes back
+            async with database.connect() as conn:
+                cursor = await conn.execute("SELECT 1")
+                assert await cursor.fetchone() == (1,)
+    finally:
+        await database.close()

@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.temporal.worker import (
 
 GUIDE_POLL_SECONDS = 0.5
 # What a loaded 2-core machine adds to a wake-up; far less than a poll interval.
-SCHEDULING_SLACK = 0.3
+SCHEDULING_SLACK = 0.4
 
 started = asyncio.Event()
 cancelled = asyncio.Event()

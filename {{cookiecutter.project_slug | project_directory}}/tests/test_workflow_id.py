@@ -9,9 +9,8 @@ from typing import Any
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }}.temporal.runs import start
-from {{ cookiecutter.package_name }}.temporal.worker import running
 
-from .helpers import result_within, service_worker, stored, temporal_cli
+from .helpers import result_within, serving, stored, temporal_cli
 from .module_under_test import MODULE
 
 
@@ -36,7 +35,7 @@ async def test_a_completed_run_is_not_run_again(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     job = unique_input()
-    async with running(service_worker(client, database_url, task_queue)):
+    async with serving(client, database_url, task_queue):
         first = await start(client, MODULE, job, task_queue=task_queue)
         result = await result_within(first)
         rows = stored(database_url)

@@ -85,8 +85,9 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     with db.connect_to_db(database_url, attempts=3) as conn:
         conn.execute("SELECT 1")
     client = await connect()
-    workers = create_workers(client, database_url, registry.load(), task_queue=args.task_queue)
-    async with running(workers) as tasks:
+    database = db.Database(database_url)
+    workers = create_workers(client, database, registry.load(), task_queue=args.task_queue)
+    async with running(workers, database) as tasks:
         queues = ", ".join(worker.task_queue for worker in workers)
         log.info("worker polling %s; Ctrl-C or SIGTERM to stop", queues)
         stop = asyncio.ensure_future(wait_for_stop_signal())
@@ -115,18 +116,25 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     job = read_input(args.input_file or example_input(module))
     async with dev.dev_stack(modules, DEV_DATA_DIR) as stack:
         client = await connect()
-        async with running(create_workers(client, stack.database_url, modules)):
+        database = db.Database(stack.database_url)
+        async with running(create_workers(client, database, modules), database):
             result = await runs.execute(client, module, job, show_progress=True)
             print(f"\nResult: {json.dumps(result)}")
             if stack.ui_address:
                 print(f"Workflows: {stack.ui_address}/namespaces/default/workflows")
             rows = db.count_rows(stack.database_url, module.table)
             print(f"Rows:      {rows} in table {module.table}; to see them:")
-            database = config.redact_url(stack.database_url)
-            print(f'           psql "{database}" -c "TABLE {module.table}"')
+            shown_url = config.redact_url(stack.database_url)
+            print(f'           psql "{shown_url}" -c "TABLE {module.table}"')
             if not args.once:
                 print("Worker running; Ctrl-C to stop.")
                 await wait_for_stop_signal()
+
+
+async def cmd_bench(args: argparse.Namespace) -> None:
+    from {{ cookiecutter.package_name }}.bench import runner  # only bench needs it
+
+    await runner.main(chosen_module(args.workflow), args.items, args.rounds, args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress display (it goes to stderr: a bar on a terminal, lines otherwise)",
     )
+    bench_cmd = commands.add_parser(
+        "bench",
+        help="items per second of the workflow, beside PostgreSQL alone and per-item designs",
+        description="Start what is missing (as dev does, in a temporary directory), then "
+        "measure the designs described in bench/runner.py over several rounds; print a "
+        "table and write the figures as JSON.",
+    )
+    bench_cmd.add_argument("--items", type=int, default=10_000, help="default %(default)s")
+    bench_cmd.add_argument("--rounds", type=int, default=3, help="default %(default)s; median")
+    bench_cmd.add_argument("--output", type=Path, default=Path("bench.json"), help="%(default)s")
+    add_workflow_option(bench_cmd)
     return parser
 
 
@@ -227,7 +246,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         if args.command == "init-db":
             cmd_init_db(args)
         else:
-            command = {"dev": cmd_dev, "worker": cmd_worker, "run": cmd_run}[args.command]
+            commands = {"dev": cmd_dev, "worker": cmd_worker, "run": cmd_run, "bench": cmd_bench}
+            command = commands[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
         print(f"error: {error}", file=sys.stderr)

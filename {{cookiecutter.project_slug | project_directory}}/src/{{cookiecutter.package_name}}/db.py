@@ -2,7 +2,10 @@
 
 * :func:`connect_to_db_or_raise` is for activities: one attempt, then a clear
   exception. Temporal's retry policy is the retry loop, and the worker must stay up
-  while the database is away, so this never sleeps, loops or exits.
+  while the database is away, so this never sleeps, loops or exits. A worker's
+  :class:`Database` hands it a pool opened at worker start, so an activity borrows a
+  connection instead of opening one; the contract stays: one try at borrowing,
+  within a short bound, then the same clear exception.
 * :func:`connect_to_db` is for scripts outside Temporal (``init-db``): it retries
   with a pause and then exits the process with a message saying what to fix.
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from {{ cookiecutter.package_name }} import config
 
@@ -26,6 +30,9 @@ log = logging.getLogger(__name__)
 # Short enough that an activity whose database is gone fails fast and is retried by
 # Temporal, long enough for a busy server on a slow network.
 CONNECT_TIMEOUT = 5
+# How long an activity waits to borrow a pooled connection: the pool has one per
+# activity slot, so a longer wait means the database is gone, not busy.
+POOL_TIMEOUT = 5.0
 
 
 class DatabaseUnavailableError(Exception):
@@ -48,13 +55,26 @@ def require_database_url(url: str | None = None) -> str:
 
 
 @asynccontextmanager
-async def connect_to_db_or_raise(url: str | None = None) -> AsyncIterator[psycopg.AsyncConnection]:
-    """Open one connection with a single attempt; raise DatabaseUnavailableError on failure.
+async def connect_to_db_or_raise(
+    url: str | None = None, *, pool: AsyncConnectionPool | None = None
+) -> AsyncIterator[psycopg.AsyncConnection]:
+    """One connection, with a single attempt; raise DatabaseUnavailableError on failure.
 
+    Borrowed from ``pool`` when given (waiting at most POOL_TIMEOUT), else opened.
     The transaction commits when the block exits normally and rolls back on an
-    exception; the connection is always closed.
+    exception; an opened connection is closed, a borrowed one goes back to the pool.
     """
     resolved = require_database_url(url)
+    if pool is not None:
+        try:
+            async with pool.connection(timeout=POOL_TIMEOUT) as borrowed:
+                yield borrowed
+        except PoolTimeout as error:
+            raise DatabaseUnavailableError(
+                f"cannot connect to PostgreSQL at {config.redact_url(resolved)}: "
+                f"no connection within {POOL_TIMEOUT:g}s"
+            ) from error
+        return
     try:
         conn = await psycopg.AsyncConnection.connect(resolved, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.OperationalError as error:
@@ -102,13 +122,35 @@ class Database:
     """The database a worker's activities write to: what an activities Impl is built on.
 
     Each :meth:`connect` is one attempt (rule 7), so a database that is away fails the
-    activity at once and Temporal's retry policy decides when to try again.
+    activity at once and Temporal's retry policy decides when to try again. Between
+    :meth:`open_pool` and :meth:`close` connections are borrowed from a pool;
+    otherwise each :meth:`connect` opens one, as the guide's examples do.
     """
 
     url: str
+    pool: AsyncConnectionPool | None = None
+
+    async def open_pool(self, size: int) -> None:
+        """Keep up to ``size`` connections open for the activities, from now until close()."""
+        self.pool = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=size,
+            open=False,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+            # A connection the server dropped (a restart) is replaced, not handed out.
+            check=AsyncConnectionPool.check_connection,
+        )
+        # Without waiting: a database that is briefly away must not stop a worker starting.
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
 
     def connect(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
-        return connect_to_db_or_raise(self.url)
+        return connect_to_db_or_raise(self.url, pool=self.pool)
 
 
 def apply_schemas(conn: psycopg.Connection, schemas: Iterable[str]) -> None:

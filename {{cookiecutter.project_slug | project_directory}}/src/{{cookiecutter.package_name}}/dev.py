@@ -114,29 +114,38 @@ class DevStack:
 
 
 @asynccontextmanager
-async def dev_stack(modules: Sequence[WorkflowModule], data_dir: Path) -> AsyncIterator[DevStack]:
+async def dev_stack(
+    modules: Sequence[WorkflowModule],
+    data_dir: Path,
+    *,
+    keep: bool = True,
+    temporal_port: int | None = DEV_TEMPORAL_PORT,
+    ui: bool = True,
+) -> AsyncIterator[DevStack]:
     """PostgreSQL with every module's schema, and Temporal, for the block.
 
     Each server is embedded unless ``DATABASE_URL`` / ``TEMPORAL_ADDRESS`` names one;
-    embedded PostgreSQL keeps its data in ``data_dir`` between runs. The variables
-    are set for the block, so that everything in the process finds the servers.
+    embedded PostgreSQL keeps its data in ``data_dir`` between runs unless not
+    ``keep``. The variables are set for the block, so that everything in the process
+    finds the servers.
     """
     postgres: EmbeddedPostgres | None = None
     env: WorkflowEnvironment | None = None
     try:
         if not config.database_url():
             log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
-            postgres = EmbeddedPostgres(data_dir / "postgres", keep=True)
+            postgres = EmbeddedPostgres(data_dir / "postgres", keep=keep)
             os.environ["DATABASE_URL"] = postgres.url
         database_url = db.require_database_url()
         with db.connect_to_db(database_url, attempts=3) as conn:
             db.apply_schemas(conn, [module.schema_sql() for module in modules])
         ui_address = None
         if not config.temporal_address():
-            log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server with its Web UI")
-            env = await start_temporal(port=DEV_TEMPORAL_PORT, ui=True, ui_port=DEV_UI_PORT)
-            os.environ["TEMPORAL_ADDRESS"] = f"localhost:{DEV_TEMPORAL_PORT}"
-            ui_address = f"http://localhost:{DEV_UI_PORT}"
+            log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server")
+            ui_port = DEV_UI_PORT if ui else None
+            env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
+            os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
+            ui_address = f"http://localhost:{DEV_UI_PORT}" if ui else None
         yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address)
     finally:
         if env is not None:

@@ -29,9 +29,13 @@ from {{ cookiecutter.package_name }}.temporal.retry import ACTIVITY_OPTIONS
 # do), never raise it.
 MAX_ACTIVITIES_PER_RUN = 1000
 # Items per activity: one transaction of upserts. 1 is the guide's one item per
-# activity; more items per activity means fewer round trips through Temporal.
-BATCH_SIZE = 10
-MAX_BATCH_SIZE = 1000
+# activity. Measured with `make bench` on 2 cores, 50,000 items: 100 items per
+# activity gave 15,000 items/s, 250 gave 22,000, 500 gave 30,000 and 1,000 gave
+# 37,000, against 54,000 for the same upserts with no Temporal at all. Past 1,000
+# the gain flattens while a retry redoes more work and progress moves in bigger
+# steps. A run of 1,000 such activities covers a million items.
+BATCH_SIZE = 1000
+MAX_BATCH_SIZE = 10_000
 # Children running at once: bounds the work queued on the task queue, not history.
 MAX_CHILDREN_IN_FLIGHT = 10
 # A range is made from two numbers, so a billion cost nothing to send; the bound

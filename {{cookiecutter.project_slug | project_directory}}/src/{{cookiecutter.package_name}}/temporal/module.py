@@ -6,7 +6,7 @@ through this record, read from :mod:`..registry`; none of them imports a module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -31,6 +31,8 @@ class WorkflowModule:
     """Bound activity methods of the Impl, built on the worker's database."""
     table: str
     """The table its activities upsert into, for ``dev`` and the tests to count."""
+    work: Callable[[Database, Any], Awaitable[int]]
+    """One batch of its work as its activity does it, without Temporal (``make bench``)."""
 
     def schema_sql(self) -> str:
         """The module's ``schema.sql``: tables and the unique keys its upserts rely on."""

@@ -4,6 +4,7 @@
 (the names clients use) and ``workflow.py`` (the code that runs).
 """
 
+from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 
 from .workflow import (
@@ -14,7 +15,14 @@ from .workflow import (
 from .workflow_interface import (
     TASK_QUEUE,
     WORKFLOW_TYPE,
+    {{ cookiecutter.workflow_name }}Job,
 )
+
+
+async def work(database: Database, batch: {{ cookiecutter.workflow_name }}Job) -> int:
+    """One batch, as the upsert activity does it: what ``make bench`` runs without Temporal."""
+    return await {{ cookiecutter.workflow_name }}ActivitiesImpl(database).upsert(batch)
+
 
 MODULE = WorkflowModule(
     package=__name__,
@@ -23,4 +31,5 @@ MODULE = WorkflowModule(
     workflows=WORKFLOWS,
     activities=lambda database: {{ cookiecutter.workflow_name }}ActivitiesImpl(database).all(),
     table=TABLE_NAME,
+    work=work,
 )
