@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -46,10 +48,34 @@ def bake_ok(cookies: Cookies, answers: dict[str, str]) -> Path:
     return result.project_path
 
 
-def run_make_test(project: Path, venv: Path) -> None:
-    """The baked project's own `make test` (lint, types, tests) in the shared venv."""
-    completed = subprocess.run(
-        ["make", "test", f"VENV={venv}"],
+@contextmanager
+def venv_lock(venv: Path) -> Iterator[None]:
+    """Hold the shared venv's lock: pip must not install into it from two bakes at once."""
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    """``make TARGETS`` in a baked project with the shared venv, installing it first."""
+    with venv_lock(venv):
+        install = subprocess.run(
+            ["make", "install", f"VENV={venv}"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=MAKE_TEST_TIMEOUT_SECONDS,
+            check=False,
+        )
+    if install.returncode != 0:
+        return install
+    return subprocess.run(
+        ["make", *targets, f"VENV={venv}"],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -57,6 +83,11 @@ def run_make_test(project: Path, venv: Path) -> None:
         timeout=MAKE_TEST_TIMEOUT_SECONDS,
         check=False,
     )
+
+
+def run_make_test(project: Path, venv: Path) -> None:
+    """The baked project's own `make test` (lint, types, tests) in the shared venv."""
+    completed = make(project, venv, "test")
     # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
     if completed.returncode != 0:
         tail = "\n".join(completed.stdout.splitlines()[-LOG_TAIL_LINES:])

@@ -5,16 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 from helpers import (
-    MAKE_TEST_TIMEOUT_SECONDS,
     REPO_ROOT,
     Cookies,
     bake_ok,
+    make,
     run_make_test,
     text_files,
     toml_error,
@@ -181,15 +180,8 @@ def test_post_gen_cd_is_relative_to_the_shell_directory(
 def test_make_bench_runs_and_writes_its_figures(cookies: Cookies, baked_venv: Path) -> None:
     """A smoke test at a tiny size: the command works on a fresh bake. No figure is judged."""
     project = bake_ok(cookies, {"workflow_name": "ReconcileLedger"})
-    completed = subprocess.run(
-        ["make", "bench", f"VENV={baked_venv}", "BENCH_ARGS=--items 300 --rounds 1"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=MAKE_TEST_TIMEOUT_SECONDS,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    completed = make(project, baked_venv, "bench", "BENCH_ARGS=--items 300 --rounds 1")
+    assert completed.returncode == 0, completed.stdout[-3000:]
     report = json.loads((project / "bench.json").read_text(encoding="utf-8"))
     assert report["workflow"] == "ReconcileLedgerWorkflow"
     assert report["items"] == {

@@ -16,6 +16,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from {{ cookiecutter.package_name }}.db import POOL_TIMEOUT
 from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import new_client
@@ -101,7 +102,8 @@ async def test_database_stopped_mid_run_is_waited_out(
     with background(service.worker(), service.env) as worker:
         handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
         own_postgres.stop()
-        await asyncio.sleep(3)  # long enough for several failed attempts (1 s, then 2 s apart)
+        # Longer than an activity waits to borrow a connection: attempts fail, and retry.
+        await asyncio.sleep(POOL_TIMEOUT + 2)
         assert worker.poll() is None, "the worker stays up while the database is away"
         own_postgres.start()
         result = await result_within(handle, FAULT_RESULT_TIMEOUT)
