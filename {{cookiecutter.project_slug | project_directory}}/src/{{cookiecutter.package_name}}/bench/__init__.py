@@ -1,1 +1,1 @@
-"""``python -m {{ cookiecutter.package_name }} bench``: items per second, side by side with what bounds them."""
+"""``make bench``: the service's items per second, side by side with what bounds them."""

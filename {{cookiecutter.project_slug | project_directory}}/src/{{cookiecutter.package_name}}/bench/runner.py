@@ -45,7 +45,11 @@ from {{ cookiecutter.package_name }}.bench.noop import PerItemNoop, noop
 from {{ cookiecutter.package_name }}.temporal.client import new_client
 from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, MAX_ACTIVITIES_PER_RUN
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES, create_workers, running
+from {{ cookiecutter.package_name }}.temporal.worker import (
+    MAX_CONCURRENT_ACTIVITIES,
+    create_workers,
+    running,
+)
 
 log = logging.getLogger(__name__)
 
