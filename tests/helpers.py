@@ -62,9 +62,10 @@ def venv_lock(venv: Path) -> Iterator[None]:
 
 def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProcess[str]:
     """``make TARGETS`` in a baked project with the shared venv, installing it first."""
-    with venv_lock(venv):
-        install = subprocess.run(
-            ["make", "install", f"VENV={venv}"],
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", *args, f"VENV={venv}"],
             cwd=project,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -72,17 +73,10 @@ def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProces
             timeout=MAKE_TEST_TIMEOUT_SECONDS,
             check=False,
         )
-    if install.returncode != 0:
-        return install
-    return subprocess.run(
-        ["make", *targets, f"VENV={venv}"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=MAKE_TEST_TIMEOUT_SECONDS,
-        check=False,
-    )
+
+    with venv_lock(venv):
+        install = run("install")
+    return run(*targets) if install.returncode == 0 else install
 
 
 def run_make_test(project: Path, venv: Path) -> None:
