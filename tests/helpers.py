@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -48,18 +46,6 @@ def bake_ok(cookies: Cookies, answers: dict[str, str]) -> Path:
     return result.project_path
 
 
-@contextmanager
-def venv_lock(venv: Path) -> Iterator[None]:
-    """Hold the shared venv's lock: pip must not install into it from two bakes at once."""
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProcess[str]:
     """``make TARGETS`` in a baked project with the shared venv, installing it first."""
 
@@ -74,8 +60,7 @@ def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProces
             check=False,
         )
 
-    with venv_lock(venv):
-        install = run("install")
+    install = run("install")
     return run(*targets) if install.returncode == 0 else install
 
 
