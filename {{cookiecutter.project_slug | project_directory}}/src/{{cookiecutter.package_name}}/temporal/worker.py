@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -58,7 +57,6 @@ def create_workers(
     modules: Sequence[WorkflowModule],
     *,
     task_queue: str | None = None,
-    extra_activities: Sequence[Callable[..., Any]] = (),
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
 ) -> list[Worker]:
     """One worker per task queue, for the workflows and activities of ``modules``.
@@ -75,10 +73,7 @@ def create_workers(
             client,
             task_queue=queue,
             workflows=[workflow for module in served for workflow in module.workflows],
-            activities=[
-                *(activity for module in served for activity in module.activities(database)),
-                *extra_activities,
-            ],
+            activities=[activity for module in served for activity in module.activities(database)],
             interceptors=[InputChecks()],
             workflow_runner=SANDBOX,
             max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
