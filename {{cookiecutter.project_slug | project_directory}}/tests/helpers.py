@@ -340,6 +340,7 @@ class TemporalServer:
             )
             try:
                 wait_for_port(self.port, self.process)
+                self.wait_until_serving()
             except RuntimeError:
                 # A restart must keep its address: clients and workers hold it.
                 if attempt == attempts or self.started_once:
@@ -349,6 +350,22 @@ class TemporalServer:
             else:
                 self.started_once = True
                 return
+
+    def wait_until_serving(self, timeout: float = 30) -> None:
+        """Wait until the frontend answers a real call, not only its port.
+
+        After a restart the port opens before the frontend marks itself healthy;
+        until then every call fails with "Frontend is not healthy yet".
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError("the Temporal server exited before it served")
+            describe = ["operator", "namespace", "describe", "--namespace", "default"]
+            if temporal_cli(self.address, *describe).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"Temporal at {self.address} did not serve within {timeout}s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
