@@ -122,3 +122,27 @@ def own_postgres(tmp_path: Path) -> Iterator[dev.EmbeddedPostgres]:
 @pytest_asyncio.fixture
 async def own_client(own_temporal: TemporalServer) -> Client:
     return await new_client(target_host=own_temporal.address)
+
+
+# Tests that take seconds, mostly of waiting: on a killed worker's timeout, a server
+# restart, a thousand activities.
+LONG_RUNNING_MARKERS = ("faults", "processes", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first, one per test process, so that the processes end together.
+
+    ``make test`` runs ``pytest -n 3 --dist load --maxschedchunk 1``: xdist hands each
+    process the next two tests of this order, then one more whenever one finishes.
+    Pairing each long test with a short one puts one long test in every first pair.
+    """
+
+    def is_long(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(marker) for marker in LONG_RUNNING_MARKERS)
+
+    long = [item for item in items if is_long(item)]
+    short = [item for item in items if not is_long(item)]
+    ordered: list[pytest.Item] = []
+    for index, item in enumerate(long):
+        ordered += [item, *short[index : index + 1]]
+    items[:] = ordered + short[len(long) :]

@@ -6,15 +6,29 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import cli
+
 from .helpers import PACKAGE, free_port, run_cli, service_env
 from .module_under_test import MODULE
 
+COMMANDS = ["dev", "worker", "init-db", "run", "bench"]
 
-@pytest.mark.parametrize("command", ["dev", "worker", "init-db", "run"])
-def test_every_command_has_help(command: str) -> None:
-    result = run_cli(command, "--help", env=service_env("", ""))
+
+def test_the_package_runs_as_a_command_and_lists_every_command() -> None:
+    result = run_cli("--help", env=service_env("", ""))
     assert result.returncode == 0
-    assert result.stdout.startswith(f"usage: python -m {PACKAGE} {command}")
+    assert result.stdout.startswith(f"usage: python -m {PACKAGE}")
+    for command in COMMANDS:
+        assert f"    {command} " in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # In this process: a process per command would cost a second of start-up each.
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command([command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m {PACKAGE} {command}")
 
 
 def test_worker_without_database_url_says_what_to_set() -> None:

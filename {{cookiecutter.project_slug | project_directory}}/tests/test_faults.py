@@ -42,13 +42,13 @@ pytestmark = pytest.mark.faults
 # Small batches and a low limit: long enough that the fault lands mid-run, short
 # enough to keep the tests quick.
 MEDIUM_INPUT: dict[str, Any] = {
-    "key_range": {"first": 1, "count": 600},
+    "key_range": {"first": 1, "count": 300},
     "batch_size": 1,
-    "max_activities_per_run": 200,
+    "max_activities_per_run": 100,
 }
 # Children of 5,000 items in batches of 50: many activities in flight when killed.
 LARGE_INPUT: dict[str, Any] = {
-    "key_range": {"first": 1, "count": 20_000},
+    "key_range": {"first": 1, "count": 10_000},
     "batch_size": 50,
     "max_activities_per_run": 100,
 }

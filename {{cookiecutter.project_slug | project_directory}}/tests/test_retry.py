@@ -10,7 +10,9 @@ import pytest
 from psycopg import sql
 from temporalio.client import Client, WorkflowFailureError
 
+from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.temporal.retry import ACTIVITY_OPTIONS
 
 from .helpers import (
     activity_attempts,
@@ -73,3 +75,12 @@ async def test_transient_error_is_retried_until_it_heals(
     assert [{name: row[name] for name in row if name != "id"} for row in stored(database_url)] == (
         job["records"]
     )
+
+
+def test_an_attempt_outlasts_its_wait_for_a_connection() -> None:
+    """Waiting the full bound for a connection must leave an attempt time to upsert.
+
+    Otherwise every attempt on a slow-to-connect database would time out, and retry, for ever.
+    """
+    attempt = ACTIVITY_OPTIONS["start_to_close_timeout"].total_seconds()
+    assert attempt >= max(db.POOL_TIMEOUT, db.CONNECT_TIMEOUT) + 1

@@ -10,6 +10,7 @@ import math
 import uuid
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
@@ -79,6 +80,7 @@ async def test_35_items_with_a_limit_of_10_make_4_children(
     expect_every_row_once(database_url, 35)
 
 
+@pytest.mark.slow
 async def test_a_parent_that_would_grow_too_long_continues_as_new(
     client: Client, database_url: str, task_queue: str
 ) -> None:
@@ -104,6 +106,7 @@ async def test_an_activity_upserts_a_batch(
     expect_every_row_once(database_url, 35)
 
 
+@pytest.mark.slow
 async def test_past_1000_activities_the_default_limit_fans_out(
     client: Client, database_url: str, task_queue: str
 ) -> None:

@@ -28,11 +28,12 @@ from {{ cookiecutter.package_name }} import config
 log = logging.getLogger(__name__)
 
 # Short enough that an activity whose database is gone fails fast and is retried by
-# Temporal, long enough for a busy server on a slow network.
-CONNECT_TIMEOUT = 5
+# Temporal, long enough for a busy server on a slow network. (libpq waits at least 2 s.)
+CONNECT_TIMEOUT = 3
 # How long an activity waits to borrow a pooled connection: the pool has one per
-# activity slot, so a longer wait means the database is gone, not busy.
-POOL_TIMEOUT = 5.0
+# activity slot, so a longer wait means the database is gone, not busy. Both bounds
+# sit well inside an attempt's start_to_close_timeout (temporal/retry.py).
+POOL_TIMEOUT = 2.0
 
 
 class DatabaseUnavailableError(Exception):

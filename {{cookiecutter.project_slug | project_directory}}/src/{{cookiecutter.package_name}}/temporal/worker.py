@@ -29,6 +29,12 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 # 16 within 15 % of each other; 8 leaves room for activities that wait on more than
 # the database.
 MAX_CONCURRENT_ACTIVITIES = 8
+# A worker keeps the workflows it ran in memory and gets their next tasks on a queue
+# of its own ("sticky"). If it does not take such a task within this time (it died
+# or was deployed away), the task goes to any worker, which replays the history.
+# The SDK's default is 10 s; a workflow task here takes milliseconds and a history
+# at most a few thousand events (rule 3), so a shorter wait costs little.
+STICKY_QUEUE_TIMEOUT = timedelta(seconds=3)
 
 PACKAGE = __name__.split(".", 1)[0]
 # Workflow code runs in Temporal's sandbox, which re-imports each module it uses
@@ -78,6 +84,7 @@ def create_workers(
             workflow_runner=SANDBOX,
             max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             graceful_shutdown_timeout=graceful_shutdown,
+            sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
         )
         for queue, served in by_queue.items()
     ]
