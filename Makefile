@@ -30,7 +30,7 @@ check: $(VENV)/.installed
 
 ## test: check the template's code, bake the defaults and variants, run every baked service's own tests
 test: check
-	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests --durations=12
 
 clean:
 	rm -rf $(VENV) $(BAKED_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -64,9 +64,9 @@ def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProces
     return run(*targets) if install.returncode == 0 else install
 
 
-def run_make_test(project: Path, venv: Path) -> None:
+def run_make_test(project: Path, venv: Path, *options: str) -> None:
     """The baked project's own `make test` (lint, types, tests) in the shared venv."""
-    completed = make(project, venv, "test")
+    completed = make(project, venv, "test", *options)
     # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
     if completed.returncode != 0:
         tail = "\n".join(completed.stdout.splitlines()[-LOG_TAIL_LINES:])
