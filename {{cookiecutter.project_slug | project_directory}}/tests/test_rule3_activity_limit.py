@@ -62,7 +62,7 @@ async def run_to_completion(
         )
         result = await result_within(handle, timeout=240)
         progress = await handle.query(PROGRESS_QUERY)
-    assert progress == {"done": result["upserted"], "total": result["upserted"]}
+    assert progress == {"done": result["upserted"], "total": result["upserted"], "children": []}
     return result, await handle_histories(client, handle)
 
 

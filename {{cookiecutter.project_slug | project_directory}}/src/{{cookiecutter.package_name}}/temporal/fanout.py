@@ -69,10 +69,17 @@ class JobResult(TypedDict):
 
 
 class Progress(TypedDict):
-    """Answer of the ``progress`` query: items done so far, out of all."""
+    """Answer of the ``progress`` query: items done so far, out of all.
+
+    ``done`` counts finished batches and finished children. The children running
+    now are listed by id: each answers the same query with its own count, which
+    moves with every batch (temporal/runs.py adds them up). Asking them, rather than
+    having them signal the parent, costs no history at all.
+    """
 
     done: int
     total: int
+    children: list[str]
 
 
 RecordT = TypeVar("RecordT", covariant=True)
@@ -119,6 +126,11 @@ def slice_of(job: JobT, start: int, stop: int) -> JobT:
     return cast(JobT, part)
 
 
+def span(start: int, stop: int) -> str:
+    """Items ``start`` to ``stop`` (0-based, exclusive) as people count them: "1,001 to 2,000"."""
+    return f"{start + 1:,} to {stop:,}"
+
+
 def _whole(
     job: Mapping[str, Any], key: str, default: int, low: int, high: int, path: str = "input"
 ) -> int:
@@ -152,10 +164,24 @@ class FanOutWorkflow:
     def __init__(self) -> None:
         self._done = 0
         self._total = 0
+        self._done_before_this_run = 0
+        self._children: list[str] = []
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> Progress:
-        return {"done": self._done, "total": self._total}
+        return {"done": self._done, "total": self._total, "children": list(self._children)}
+
+    def _count(self, items: int) -> None:
+        """Add finished items, and say how far the run is in the Web UI's current details."""
+        self._done += items
+        percent = 100 * self._done // self._total if self._total else 100
+        details = f"{self._done:,} of {self._total:,} items ({percent}%)"
+        seconds = (workflow.now() - workflow.info().start_time).total_seconds()
+        if seconds > 0:
+            rate = (self._done - self._done_before_this_run) / seconds
+            details += f", {rate:,.0f}/s in this run"
+        # Shown by the Web UI and `temporal workflow describe`; costs no history.
+        workflow.set_current_details(details)
 
     async def fan_out(
         self, job: JobT, record_type: RecordType[Any], upsert: BatchActivity[JobT]
@@ -166,6 +192,7 @@ class FanOutWorkflow:
         limit: int = settings.get("max_activities_per_run", MAX_ACTIVITIES_PER_RUN)
         batch_size: int = settings.get("batch_size", BATCH_SIZE)
         self._done, self._total = settings.get("done", 0), job_size(job)
+        self._done_before_this_run = self._done
         if self._done == 0 and self._total <= limit * batch_size:
             await self._run_batches(job, batch_size, upsert)
         else:
@@ -175,44 +202,63 @@ class FanOutWorkflow:
         return {"upserted": self._done}
 
     async def _run_batches(self, job: JobT, batch_size: int, upsert: BatchActivity[JobT]) -> None:
+        batches = -(-self._total // batch_size)
+
         async def run_batch(start: int) -> None:
-            batch = slice_of(job, start, min(start + batch_size, self._total))
-            # Not `self._done += await ...`: that would read _done before the await
-            # and lose what other batches added meanwhile.
-            upserted = await workflow.execute_activity_method(upsert, batch, **ACTIVITY_OPTIONS)
-            self._done += upserted
+            stop = min(start + batch_size, self._total)
+            number = start // batch_size + 1
+            upserted = await workflow.execute_activity_method(
+                upsert,
+                slice_of(job, start, stop),
+                **ACTIVITY_OPTIONS,
+                # Shown for each activity in the Web UI's event history.
+                summary=f"batch {number:,} of {batches:,}: items {span(start, stop)}",
+            )
+            # Counted after the await, never `self._done += await ...`, which would
+            # read _done before the await and lose what other batches added meanwhile.
+            self._count(upserted)
 
         await asyncio.gather(*(run_batch(start) for start in range(0, self._total, batch_size)))
 
     async def _run_children(self, job: JobT, per_child: int, budget: int) -> None:
         """Start children for the items not done yet, at most ``budget`` in this run."""
-        in_flight: list[asyncio.Task[int]] = []
+        in_flight: list[asyncio.Task[None]] = []
         for start in range(self._done, self._total, per_child):
             if budget == 0 or workflow.info().is_continue_as_new_suggested():
                 break
             budget -= 1
             if len(in_flight) >= MAX_CHILDREN_IN_FLIGHT:
                 in_flight = await self._collect(in_flight)
-            part = slice_of(job, start, min(start + per_child, self._total))
-            in_flight.append(asyncio.ensure_future(self._child(part, start)))
+            stop = min(start + per_child, self._total)
+            child = self._child(slice_of(job, start, stop), start, stop)
+            in_flight.append(asyncio.ensure_future(child))
         while in_flight:
             in_flight = await self._collect(in_flight)
 
-    async def _child(self, part: JobT, start: int) -> int:
+    async def _child(self, part: JobT, start: int, stop: int) -> None:
         # The id derives from the parent's and the slice's start, so a replayed or
         # continued parent finds its children instead of starting them again.
-        result = await workflow.execute_child_workflow(
-            workflow.info().workflow_type,
-            part,
-            id=f"{workflow.info().workflow_id}/items-{start}",
-            result_type=JobResult,
-        )
-        upserted: int = result["upserted"]
-        return upserted
+        child_id = f"{workflow.info().workflow_id}/items-{start}"
+        self._children.append(child_id)
+        try:
+            result = await workflow.execute_child_workflow(
+                workflow.info().workflow_type,
+                part,
+                id=child_id,
+                result_type=JobResult,
+                # The Web UI lists children by this line, not only by their ids.
+                static_summary=f"items {span(start, stop)} of {self._total:,}",
+            )
+        finally:
+            self._children.remove(child_id)
+        # In the same step as leaving the list: a query sees the child's items
+        # either in its own count or in ours, never in both or neither.
+        self._count(result["upserted"])
 
-    async def _collect(self, in_flight: list[asyncio.Task[int]]) -> list[asyncio.Task[int]]:
-        """Wait for at least one child; count what finished; return those still running."""
+    @staticmethod
+    async def _collect(in_flight: list[asyncio.Task[None]]) -> list[asyncio.Task[None]]:
+        """Wait for at least one child to finish; return those still running."""
         finished, pending = await workflow.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
         for task in finished:
-            self._done += task.result()
+            task.result()  # a failed child fails this run
         return list(pending)

@@ -26,6 +26,9 @@ from {{ cookiecutter.package_name }}.temporal.inputs import conform
 MAX_PAYLOAD_BYTES = 200 * 1024
 
 PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+# Protocol buffer messages (the SDK's own, such as the Web UI's metadata query) keep
+# the SDK's conversion; every other value is plain JSON and checked by conform().
+PROTOBUF_ENCODINGS = (b"json/protobuf", b"binary/protobuf")
 
 
 class PayloadTooLargeError(ApplicationError):
@@ -64,8 +67,14 @@ class CheckedPayloadConverter(DefaultPayloadConverter):
             # Untyped, or the wrong number of arguments: the InputChecks interceptor
             # refuses the latter with a message that counts them.
             return super().from_payloads(payloads, type_hints)
-        values = super().from_payloads(payloads, None)  # plain JSON values
-        return [conform(value, hint) for value, hint in zip(values, type_hints, strict=True)]
+        values: list[Any] = []
+        for payload, hint in zip(payloads, type_hints, strict=True):
+            if payload.metadata.get("encoding") in PROTOBUF_ENCODINGS:
+                values += super().from_payloads([payload], [hint])
+            else:
+                [plain] = super().from_payloads([payload], None)  # plain JSON values
+                values.append(conform(plain, hint))
+        return values
 
 
 DATA_CONVERTER = dataclasses.replace(

@@ -14,12 +14,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from {{ cookiecutter.package_name }}.progress import ProgressDisplay
+from {{ cookiecutter.package_name }}.progress import ProgressDisplay, progress_display
 from {{ cookiecutter.package_name }}.temporal.fanout import PROGRESS_QUERY, JobResult, Progress
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 
 log = logging.getLogger(__name__)
 
+# How often `run` asks for the count. The bar redraws on its own in between, so its
+# clock and ETA move; the count itself moves with every batch (see read_progress).
 PROGRESS_POLL_SECONDS = 0.5
 
 Handle = WorkflowHandle[Any, JobResult]
@@ -75,28 +77,64 @@ async def execute(
 ) -> JobResult:
     """Start (or join) the workflow and wait for its result, showing progress if asked."""
     handle = await start(client, module, job, workflow_id, task_queue)
+    return await result_of(client, handle, show_progress=show_progress)
+
+
+async def result_of(client: Client, handle: Handle, *, show_progress: bool = False) -> JobResult:
+    """Wait for the workflow's result, showing progress if asked."""
     result = asyncio.ensure_future(handle.result())
     if show_progress:
         await show_progress_until_done(client, handle.id, result)
     return await result
 
 
-async def show_progress_until_done(
-    client: Client, workflow_id: str, result: asyncio.Future[JobResult]
-) -> None:
-    """Ask the workflow how far it is every half second until it is done."""
-    display = ProgressDisplay(sys.stderr)
+async def read_progress(client: Client, workflow_id: str) -> Progress:
+    """Items done so far: the workflow's own count plus that of each child it is running.
+
+    The workflow is asked first, then the children it lists. A child that finishes in
+    between is already out of the workflow's count and still answers for itself (a
+    closed workflow can be queried), so no item is counted twice or missed.
+    """
     # No run id: the query reaches the latest run, after any continue-as-new.
-    latest = client.get_workflow_handle(workflow_id)
+    progress: Progress = await client.get_workflow_handle(workflow_id).query(
+        PROGRESS_QUERY, result_type=Progress
+    )
+    children = await asyncio.gather(
+        *(
+            client.get_workflow_handle(child).query(PROGRESS_QUERY, result_type=Progress)
+            for child in progress["children"]
+        ),
+        return_exceptions=True,
+    )
+    for child in children:
+        if isinstance(child, BaseException):
+            # A child may be gone between runs of its parent; the next poll has it again.
+            log.debug("progress query of a child failed: %s", child)
+        else:
+            progress["done"] += child["done"]
+    return progress
+
+
+async def show_progress_until_done(
+    client: Client,
+    workflow_id: str,
+    result: asyncio.Future[JobResult],
+    display: ProgressDisplay | None = None,
+) -> None:
+    """Show how far the workflow is, a bar on a terminal, until ``result`` is done."""
+    display = display or progress_display(sys.stderr)
+    shown = 0
     while not result.done():
         try:
-            progress = await latest.query(PROGRESS_QUERY, result_type=Progress)
+            progress = await read_progress(client, workflow_id)
         except RPCError as error:  # between runs, or no worker has picked it up yet
             log.debug("progress query failed: %s", error)
         else:
-            display.show(progress["done"], progress["total"])
+            # Never backwards: a child that did not answer this time is not lost work.
+            shown = max(shown, progress["done"])
+            display.update(shown, progress["total"])
         await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
     if not result.cancelled() and result.exception() is None:
         upserted = result.result()["upserted"]
-        display.show(upserted, upserted)
+        display.update(upserted, upserted)
     display.finish()
