@@ -7,7 +7,10 @@ PY := $(VENV)/bin/python
 BAKED_VENV ?= $(CURDIR)/.venv-baked
 DEMO_DIR ?= $(CURDIR)/build/demo
 
-.PHONY: demo test check clean
+# Root installs system packages itself; anyone else through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: demo test check chromium clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +31,14 @@ check: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check hooks tests local_extensions.py
 	$(VENV)/bin/mypy --strict hooks tests local_extensions.py
 
+## chromium: the headless browser tests/test_web_ui.py drives, from the system's packages if missing
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
 ## test: check the template's code, bake the defaults and variants, run every baked service's own tests
-test: check
+test: check chromium
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests --durations=12
 
 clean:

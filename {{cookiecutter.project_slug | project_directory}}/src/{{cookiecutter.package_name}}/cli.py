@@ -116,7 +116,7 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     modules = registry.load()
     module = chosen_module(args.workflow)
     job = read_input(args.input_file or example_input(module))
-    async with dev.dev_stack(modules, DEV_DATA_DIR) as stack:
+    async with dev.dev_stack(modules, DEV_DATA_DIR, temporal_port=args.port) as stack:
         client = await connect()
         database = db.Database(stack.database_url)
         if stack.banner:
@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_workflow_option(dev_cmd)
     dev_cmd.add_argument(
         "--once", action="store_true", help="stop after the example instead of waiting for Ctrl-C"
+    )
+    dev_cmd.add_argument(
+        "--port",
+        type=int,
+        default=dev.DEV_TEMPORAL_PORT,
+        help="the embedded Temporal server's port (default %(default)s; the Web UI's is 1000 more)",
     )
 
     worker_cmd = commands.add_parser(

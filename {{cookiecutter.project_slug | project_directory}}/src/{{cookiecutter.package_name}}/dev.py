@@ -29,7 +29,8 @@ from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 log = logging.getLogger(__name__)
 
 DEV_TEMPORAL_PORT = 7233
-DEV_UI_PORT = 8233
+# The Web UI listens this far above the server's port, as with `temporal server start-dev`.
+UI_PORT_OFFSET = 1000
 # The dev server prints this last in its banner, a moment after it starts serving.
 BANNER_END = "Temporal Metrics:"
 BANNER_WAIT_SECONDS = 5.0
@@ -180,7 +181,8 @@ async def dev_stack(
         ui_address, banner = None, ""
         if not config.temporal_address():
             log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server")
-            ui_port = DEV_UI_PORT if ui else None
+            port = temporal_port or DEV_TEMPORAL_PORT
+            ui_port = port + UI_PORT_OFFSET if ui else None
             server_output = data_dir / "temporal-server.log"
             server_output.parent.mkdir(parents=True, exist_ok=True)
             server_output.write_bytes(b"")
@@ -188,7 +190,7 @@ async def dev_stack(
                 env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
             banner = await read_banner(server_output)
             os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
-            ui_address = f"http://localhost:{DEV_UI_PORT}" if ui else None
+            ui_address = f"http://localhost:{ui_port}" if ui_port else None
         yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address, banner)
     finally:
         if env is not None:
