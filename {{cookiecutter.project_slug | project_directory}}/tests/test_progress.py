@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import uuid
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError
 
+from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.progress import LINE_EVERY_SECONDS, LiveBar, PlainLines
 from {{ cookiecutter.package_name }}.temporal import runs
 
@@ -159,3 +161,21 @@ async def test_the_web_ui_tells_the_same_story(
     converter = PayloadConverter.default
     activity_summaries = [converter.from_payload(e.user_metadata.summary, str) for e in scheduled]
     assert activity_summaries == ["batch 1 of 2: items 1 to 10", "batch 2 of 2: items 11 to 20"]
+
+
+def test_logs_on_a_terminal_fit_an_80_column_window() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, width=80, force_terminal=True, color_system=None)
+    logger = logging.getLogger("{{ cookiecutter.package_name }}.temporal.worker")
+    handler = cli.terminal_log_handler(console)
+    logger.addHandler(handler)
+    try:
+        logger.warning("worker polling %s; Ctrl-C or SIGTERM to stop", "q" * 120)
+    finally:
+        logger.removeHandler(handler)
+    lines = screen.getvalue().splitlines()
+    assert len(lines) > 1  # wrapped, not cut
+    assert all(len(line) <= 80 for line in lines)
+    assert "WARNING" in lines[0]
+    assert "worker: worker polling" in lines[0]
+    assert "{{ cookiecutter.package_name }}" not in screen.getvalue()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.logging import RichHandler
 from temporalio.client import Client
 
@@ -254,18 +255,22 @@ class ShortLoggerName(logging.Filter):
         return True
 
 
+def terminal_log_handler(console: Console) -> logging.Handler:
+    """Time, level, short logger name and message, wrapped to the window's width, and
+    printed above the progress bar, which draws on the same console."""
+    handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
+    handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
+    handler.addFilter(ShortLoggerName())
+    return handler
+
+
 def configure_logging(level: str) -> None:
-    """On a terminal: time, level, short logger name and message, wrapped to the window,
-    printed above the progress bar. Elsewhere (files, CI): full timestamps, one line each."""
+    """Short lines on a terminal; elsewhere (files, CI) full timestamps, one line each."""
     if sys.stderr.isatty():
-        handler: logging.Handler = RichHandler(
-            console=stderr_console(), show_path=False, log_time_format="%H:%M:%S"
-        )
-        handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
+        handler = terminal_log_handler(stderr_console())
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(ShortLoggerName())
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
