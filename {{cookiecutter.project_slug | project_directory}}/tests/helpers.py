@@ -330,6 +330,10 @@ class TemporalServer:
         for attempt in range(1, attempts + 1):
             command = [dev.temporal_cli_path(), "server", "start-dev", "--headless"]
             command += ["--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "error"]
+            # One partition per task queue, so that describing a queue lists all its
+            # pollers (the multi-process tests wait for every process to poll).
+            for partitions in ("numTaskqueueReadPartitions", "numTaskqueueWritePartitions"):
+                command += ["--dynamic-config-value", f"matching.{partitions}=1"]
             if self.db_file is not None:
                 command += ["--db-filename", str(self.db_file)]
             self.process = subprocess.Popen(

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowHistory
 
+from {{ cookiecutter.package_name }}.temporal import runs
+from {{ cookiecutter.package_name }}.temporal.client import new_client
 from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
 from .helpers import (
     EXAMPLE,
     background,
     cli,
+    events,
     example_input,
+    expect_every_row_once,
+    handle_histories,
+    result_within,
     run_cli,
     service_env,
     stored,
     temporal_cli,
+    wait_until,
 )
 from .module_under_test import MODULE
 
@@ -81,3 +95,90 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
     assert len(snapshots[0]) == small
     assert snapshots[1] == snapshots[0]
     assert len(stored(database_url)) == large + small
+
+
+# Ten children of 2,000 items, each in 40 batches of 50: 400 activities to share.
+SHARED_JOB: dict[str, Any] = {
+    "key_range": {"first": 1, "count": 20_000},
+    "batch_size": 50,
+    "max_activities_per_run": 40,
+}
+
+
+WORKFLOWS_ONLY = "--workflows-only"
+ACTIVITIES_ONLY = "--activities-only"
+
+
+def pid_of(identity: str) -> int:
+    """The process id in a worker's identity: the SDK's default is ``pid@host``."""
+    return int(identity.split("@", 1)[0])
+
+
+async def poller_pids(client: Client, queue: str, kind: TaskQueueType.ValueType) -> set[int]:
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=queue), task_queue_type=kind
+    )
+    described = await client.workflow_service.describe_task_queue(request)
+    return {pid_of(poller.identity) for poller in described.pollers}
+
+
+def pids_that_ran(histories: list[WorkflowHistory], event_type: EventType.ValueType) -> set[int]:
+    """Which worker processes started the tasks of ``event_type`` in these histories."""
+    started = events(histories, event_type)
+    if event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        return {pid_of(e.workflow_task_started_event_attributes.identity) for e in started}
+    return {pid_of(e.activity_task_started_event_attributes.identity) for e in started}
+
+
+async def run_shared_job(
+    temporal_address: str, database_url: str, roles: list[list[str]]
+) -> tuple[list[subprocess.Popen[bytes]], list[WorkflowHistory]]:
+    """Run SHARED_JOB on one worker process per entry of ``roles`` (extra worker options).
+
+    The job starts once every process polls, so that each can take a share.
+    """
+    env = service_env(temporal_address, database_url)
+    queue = f"shared-{uuid.uuid4()}"
+    client = await new_client(target_host=temporal_address)
+    with ExitStack() as stack:
+        workers = [
+            stack.enter_context(background(cli("worker", "--task-queue", queue, *role), env))
+            for role in roles
+        ]
+        both = list(zip(workers, roles, strict=True))
+        runs_workflows = {worker.pid for worker, role in both if ACTIVITIES_ONLY not in role}
+        runs_activities = {worker.pid for worker, role in both if WORKFLOWS_ONLY not in role}
+
+        async def all_polling() -> bool:
+            workflow = await poller_pids(client, queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)
+            activity = await poller_pids(client, queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+            return workflow >= runs_workflows and activity >= runs_activities
+
+        await wait_until("every worker process polls", all_polling)
+        # An id of its own: the id derived from the input would find an earlier test's run.
+        handle = await runs.start(client, MODULE, SHARED_JOB, queue, task_queue=queue)
+        result = await result_within(handle, timeout=120)
+    assert result["upserted"] == job_size(SHARED_JOB)
+    expect_every_row_once(database_url, job_size(SHARED_JOB))
+    return workers, await handle_histories(client, handle)
+
+
+async def test_a_workflows_only_and_an_activities_only_worker_share_a_job(
+    temporal_address: str, database_url: str
+) -> None:
+    workers, histories = await run_shared_job(
+        temporal_address, database_url, [[WORKFLOWS_ONLY], [ACTIVITIES_ONLY]]
+    )
+    workflows_only, activities_only = (worker.pid for worker in workers)
+    ran_workflow_tasks = pids_that_ran(histories, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    ran_activities = pids_that_ran(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    assert ran_workflow_tasks == {workflows_only}
+    assert ran_activities == {activities_only}
+
+
+async def test_three_worker_processes_share_a_job_and_write_each_row_once(
+    temporal_address: str, database_url: str
+) -> None:
+    workers, histories = await run_shared_job(temporal_address, database_url, [[], [], []])
+    ran_activities = pids_that_ran(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    assert ran_activities == {worker.pid for worker in workers}

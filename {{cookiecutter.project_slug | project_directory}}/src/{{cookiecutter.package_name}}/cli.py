@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.progress import stderr_console
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
+from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
 
 log = logging.getLogger("{{ cookiecutter.package_name }}")
 
@@ -83,16 +83,23 @@ async def wait_for_stop_signal() -> None:
 
 
 async def cmd_worker(args: argparse.Namespace) -> None:
-    database_url = db.require_database_url()
-    # Fail at start, in seconds and with the address, rather than on the first task.
-    with db.connect_to_db(database_url, attempts=3) as conn:
-        conn.execute("SELECT 1")
+    role: Role = (
+        "workflows" if args.workflows_only else ("activities" if args.activities_only else "both")
+    )
+    database = None
+    if role != "workflows":  # workflow code never touches the database
+        database_url = db.require_database_url()
+        # Fail at start, in seconds and with the address, rather than on the first task.
+        with db.connect_to_db(database_url, attempts=3) as conn:
+            conn.execute("SELECT 1")
+        database = db.Database(database_url)
     client = await connect()
-    database = db.Database(database_url)
-    workers = create_workers(client, database, registry.load(), task_queue=args.task_queue)
+    workers = create_workers(
+        client, database, registry.load(), task_queue=args.task_queue, role=role
+    )
     async with running(workers, database) as tasks:
         queues = ", ".join(worker.task_queue for worker in workers)
-        log.info("worker polling %s; Ctrl-C or SIGTERM to stop", queues)
+        log.info("worker (%s) polling %s; Ctrl-C or SIGTERM to stop", role, queues)
         stop = asyncio.ensure_future(wait_for_stop_signal())
         await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
 
@@ -186,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Needs DATABASE_URL; Temporal settings come from TEMPORAL_* variables.",
     )
     add_task_queue_option(worker_cmd)
+    role = worker_cmd.add_mutually_exclusive_group()
+    role.add_argument(
+        "--workflows-only", action="store_true", help="run workflow code only (needs no database)"
+    )
+    role.add_argument("--activities-only", action="store_true", help="run activities only")
 
     init_cmd = commands.add_parser(
         "init-db",

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Literal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -63,41 +64,59 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+Role = Literal["both", "workflows", "activities"]
+
+
 class WorkerStopTimeoutError(Exception):
     """The worker was not down within the bound given to stop_worker_faster()."""
 
 
 def create_workers(
     client: Client,
-    database: Database,
+    database: Database | None,
     modules: Sequence[WorkflowModule],
     *,
     task_queue: str | None = None,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+    role: Role = "both",
 ) -> list[Worker]:
     """One worker per task queue, for the workflows and activities of ``modules``.
 
     Only the Impl classes are registered; the server knows them by the names on
     their interfaces. ``task_queue`` puts every module on that one queue (tests do).
-    Run them with :func:`running`, which opens the database's pool for them.
+    ``role`` splits the work as larger deployments do: "workflows" runs workflow
+    code only (no database needed), "activities" the activities only; any number of
+    processes of each may poll the same queues. Run them with :func:`running`,
+    which opens the database's pool for them.
     """
+    if role != "workflows" and database is None:
+        raise ValueError("activities need a database")
     by_queue: dict[str, list[WorkflowModule]] = {}
     for module in modules:
         by_queue.setdefault(task_queue or module.task_queue, []).append(module)
-    return [
-        Worker(
-            client,
-            task_queue=queue,
-            workflows=[workflow for module in served for workflow in module.workflows],
-            activities=[activity for module in served for activity in module.activities(database)],
-            interceptors=[InputChecks()],
-            workflow_runner=SANDBOX,
-            max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
-            graceful_shutdown_timeout=graceful_shutdown,
-            sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+    workers = []
+    for queue, served in by_queue.items():
+        workflows = [workflow for module in served for workflow in module.workflows]
+        activities = [
+            activity
+            for module in served
+            if database is not None
+            for activity in module.activities(database)
+        ]
+        workers.append(
+            Worker(
+                client,
+                task_queue=queue,
+                workflows=workflows if role != "activities" else [],
+                activities=activities if role != "workflows" else [],
+                interceptors=[InputChecks()],
+                workflow_runner=SANDBOX,
+                max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+                graceful_shutdown_timeout=graceful_shutdown,
+                sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+            )
         )
-        for queue, served in by_queue.items()
-    ]
+    return workers
 
 
 @asynccontextmanager
