@@ -20,7 +20,7 @@ from helpers import (
     uncompilable_python,
     unrendered_jinja,
 )
-from variants import QUICK_SUITE, Variant, variant_params
+from variants import Variant, variant_params
 
 # The guide's story: the defaults' example data may tell it, nothing else may.
 GUIDE_STORY = re.compile(
@@ -130,7 +130,7 @@ def test_secret_pattern_catches_what_it_should() -> None:
 @pytest.mark.parametrize("variant", variant_params())
 def test_baked_project_make_test(cookies: Cookies, variant: Variant, baked_venv: Path) -> None:
     """The baked service passes its own lint, type check and tests against real servers."""
-    options = [] if variant.full_suite else [QUICK_SUITE]
+    options = [variant.suite] if variant.suite else []
     run_make_test(bake_ok(cookies, variant.answers), baked_venv, *options)
 
 
