@@ -122,7 +122,7 @@ class DevStack:
 
 @contextmanager
 def stdout_to(path: Path) -> Iterator[None]:
-    """Point this process's standard output (file descriptor 1) at ``path`` for the block.
+    """Point this process's standard output (file descriptor 1) at a new ``path`` for the block.
 
     The SDK starts the dev server from native code, and the server inherits the
     descriptor: its banner, printed a moment after start, would otherwise land in the
@@ -131,7 +131,7 @@ def stdout_to(path: Path) -> Iterator[None]:
     sys.stdout.flush()
     saved = os.dup(1)
     try:
-        with path.open("ab") as server_output:
+        with path.open("wb") as server_output:
             os.dup2(server_output.fileno(), 1)
         yield
     finally:
@@ -185,7 +185,6 @@ async def dev_stack(
             ui_port = port + UI_PORT_OFFSET if ui else None
             server_output = data_dir / "temporal-server.log"
             server_output.parent.mkdir(parents=True, exist_ok=True)
-            server_output.write_bytes(b"")
             with stdout_to(server_output):
                 env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
             banner = await read_banner(server_output)

@@ -116,14 +116,12 @@ class LiveBar:
         )
         self.clock = clock
         self.task_id: TaskID | None = None
-        self.last_done = -1
 
     def update(self, done: int, total: int) -> None:
         if self.task_id is None:  # the clock starts with the first count
             self.task_id = self.progress.add_task("items", total=total, completed=done)
             self.progress.start()
-        if done != self.last_done:
-            self.last_done = done
+        if done != self.progress.tasks[0].completed:
             self.progress.update(self.task_id, completed=done, total=total, counted_at=self.clock())
 
     def finish(self) -> None:
