@@ -1,4 +1,4 @@
-# The template's two commands: `make demo` and `make test`. Both need only Python 3.10+.
+# The template's two commands: `make demo` and `make test-all`. Both need only Python 3.10+.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test check chromium clean
+.PHONY: demo test test-growth test-all check chromium lock clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,10 @@ demo: $(VENV)/.installed
 
 ## check: lint and type-check the template's own code (hooks, tests, filters)
 check: $(VENV)/.installed
-	$(VENV)/bin/ruff check hooks tests local_extensions.py
-	$(VENV)/bin/ruff format --check hooks tests local_extensions.py
+	$(VENV)/bin/ruff check hooks tests local_extensions.py workflow
+	$(VENV)/bin/ruff format --check hooks tests local_extensions.py workflow
 	$(VENV)/bin/mypy --strict hooks tests local_extensions.py
+	cd workflow && $(CURDIR)/$(VENV)/bin/mypy --strict --config-file ../pyproject.toml hooks workflow_extensions.py
 
 ## chromium: the headless browser tests/test_web_ui.py drives, from the system's packages if missing
 chromium:
@@ -37,9 +38,29 @@ chromium:
 	  $(SUDO) apt-get install -y --no-install-recommends chromium || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
-## test: check the template's code, bake the defaults and variants, run every baked service's own tests
+## test: check the template's code, bake the defaults and variants, run every baked service's own
+## tests (within 5 minutes on 2 cores; the growth tests, slow by nature, run apart)
 test: check chromium
-	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests --durations=12
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth" --durations=12
+
+## test-growth: a baked service grows by the workflow/ sub-template and takes a template update
+test-growth: $(VENV)/.installed
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m growth --durations=5
+
+## test-all: every test of the template (what .ci/run runs)
+test-all: test test-growth
+
+## lock: pin the baked services' dependencies anew in the template's uv.lock (after changing
+## their pyproject.toml); bakes the defaults, locks them, and puts the name back as a variable
+LOCK_DIR := $(CURDIR)/build/lock
+BAKED_LOCK := {{cookiecutter.project_slug | project_directory}}/uv.lock
+lock: $(VENV)/.installed
+	rm -rf $(LOCK_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(LOCK_DIR) .
+	cd $(LOCK_DIR)/kardashian-tracker && $(CURDIR)/$(VENV)/bin/uv lock $(UV_LOCK_ARGS)
+	sed 's/^name = "kardashian-tracker"$$/name = "{{ cookiecutter.project_slug }}"/' \
+	  $(LOCK_DIR)/kardashian-tracker/uv.lock > '$(BAKED_LOCK)'
+	grep -c 'cookiecutter.project_slug' '$(BAKED_LOCK)'
 
 clean:
 	rm -rf $(VENV) $(BAKED_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,12 @@
 """Jinja extensions named in cookiecutter.json: a filter that derives defaults from
 earlier answers, a filter that checks the project's directory name before cookiecutter
-creates it, and a sandbox for rendering the answers themselves."""
+creates it, a sandbox for rendering the answers themselves, and the template's own
+path for the hooks."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from cookiecutter.exceptions import FailedHookException
@@ -72,3 +74,18 @@ class SandboxedAnswers(Extension):
         sandbox.globals["range"] = safe_range
         sandbox.binop_table = SandboxedEnvironment.default_binop_table.copy()
         sandbox.unop_table = SandboxedEnvironment.default_unop_table.copy()
+
+
+class TemplateDirectory(Extension):
+    """Adds ``template_directory()``: the template's absolute path, for the hooks.
+
+    Cookiecutter records the template as given (``.`` for ``cookiecutter .``) and runs
+    each hook from the new project's directory, where that path no longer points at
+    the template. It renders each hook inside the template's directory, though
+    (``cookiecutter.hooks.run_hook_from_repo_dir``), so the current directory at that
+    moment is the one the hooks need.
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["template_directory"] = lambda: str(Path.cwd())

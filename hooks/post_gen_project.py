@@ -1,4 +1,4 @@
-"""Tell the person who baked the service what to run next.
+"""Record where the service came from, and tell the person who baked it what to run next.
 
 Like the pre-generation hook, this reads the answers as JSON data from one raw string
 literal (Jinja's ``tojson`` escapes every quote), so no answer is ever run as code.
@@ -9,10 +9,17 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
 from pathlib import Path
+from typing import Any
 
-# The only place Jinja touches this file; the unrendered hook stays valid Python.
+from cookiecutter.config import BUILTIN_ABBREVIATIONS
+from cookiecutter.repository import expand_abbreviations, is_repo_url
+
+# The only places Jinja touches this file; the unrendered hook stays valid Python. The
+# path sits in a JSON list so that its closing quote never meets the literal's own.
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+TEMPLATE_DIR_JSON = r"""[{{ template_directory() | tojson }}]"""
 
 
 def answer(answers: object, name: str) -> str:
@@ -52,9 +59,48 @@ def next_steps(project_name: str, project_dir: Path) -> str:
     )
 
 
+# Context entries that describe one machine's run of cookiecutter, not the service.
+MACHINE_ENTRIES = ("_output_dir", "_repo_dir", "_checkout")
+
+
+def template_commit(repo_dir: str) -> str | None:
+    """The commit the template was baked from, or None if it is not a git checkout."""
+    completed = subprocess.run(
+        ["git", "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+def cruft_state(answers: dict[str, Any], template_dir: str) -> dict[str, Any]:
+    """What ``cruft create`` would have written to ``.cruft.json`` for this bake.
+
+    The template is recorded as a URL or an absolute path, so that ``cruft update`` and
+    the ``workflow/`` sub-template find it again from anywhere.
+    """
+    template = str(answers.get("_template", ""))
+    if is_repo_url(expand_abbreviations(template, BUILTIN_ABBREVIATIONS)):
+        template = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+    else:
+        template = template_dir
+    context = {k: v for k, v in answers.items() if k not in MACHINE_ENTRIES}
+    context["_template"] = template
+    return {
+        "template": template,
+        "commit": template_commit(template_dir),
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+
+
 def main() -> None:
-    """Print the next steps for the project that cookiecutter just wrote."""
+    """Record the bake in .cruft.json and print the next steps."""
     answers: object = json.loads(ANSWERS_JSON)
+    # Under `cruft create` or `cruft update` (they add _commit), cruft writes the file.
+    if isinstance(answers, dict) and "_commit" not in answers:
+        state = cruft_state(answers, json.loads(TEMPLATE_DIR_JSON)[0])
+        text = json.dumps(state, indent=2, ensure_ascii=False) + "\n"
+        Path(".cruft.json").write_text(text, encoding="utf-8")
     print(next_steps(answer(answers, "project_name"), Path.cwd().resolve()))
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -129,3 +135,65 @@ def toml_error(path: Path) -> str | None:
 def leftover_files(root: Path) -> list[str]:
     """Every file under ``root``; a refused bake must leave none."""
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if not path.is_dir())
+
+
+# -- a baked service's `dev`, running ----------------------------------------------------
+
+# dev prints this once its example is done and it keeps the servers up for more.
+DEV_READY = "Worker running; Ctrl-C to stop."
+
+
+def free_port_pair(offset: int = 1000) -> int:
+    """A port that is free, and free ``offset`` above it too (the Web UI's)."""
+    for _ in range(20):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        with socket.socket() as ui_probe:
+            if port + offset < 65536 and ui_probe.connect_ex(("127.0.0.1", port + offset)) != 0:
+                return port
+    raise RuntimeError("no free pair of ports")
+
+
+def wait_for_line(output: Path, process: subprocess.Popen[bytes], text: str, timeout: float) -> str:
+    """What the process printed, once it has printed ``text``; fail if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        printed = output.read_text(encoding="utf-8", errors="replace")
+        if text in printed:
+            return printed
+        if process.poll() is not None:
+            pytest.fail(f"dev exited with {process.returncode} before {text!r}:\n{printed[-3000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"dev did not print {text!r} within {timeout:.0f}s")
+
+
+@dataclass(frozen=True)
+class DevRun:
+    """A baked service's `dev`: its process, where its output goes, its Temporal port."""
+
+    process: subprocess.Popen[bytes]
+    output: Path
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"localhost:{self.port}"
+
+
+@contextmanager
+def dev_running(
+    project: Path, venv: Path, package: str, output: Path, *args: str
+) -> Iterator[DevRun]:
+    """``python -m PACKAGE dev --port P ARGS`` in the project, on embedded servers of its
+    own (production settings in the environment are dropped); Ctrl-C at the end."""
+    port = free_port_pair()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    command = [str(venv / "bin" / "python"), "-m", package, "dev", "--port", str(port), *args]
+    with output.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=project, env=env, stdout=sink, stderr=sink)
+    try:
+        yield DevRun(process, output, port)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)

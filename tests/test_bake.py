@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,23 @@ GUIDE_STORY = re.compile(
     r"kardashian|jenner|\bkim\b|\bfamil(y|ies)\b|surname|\bfans\b(?!\s+out)|known_for",
     re.IGNORECASE,
 )
+
+
+def test_a_bake_records_its_template_commit_and_answers_for_cruft(cookies: Cookies) -> None:
+    project = bake_ok(cookies, {"workflow_name": "PodcastEpisode"})
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    assert state["template"] == str(REPO_ROOT)
+    assert state["commit"] == head.stdout.strip()
+    assert state["directory"] is None
+    answers = state["context"]["cookiecutter"]
+    assert answers["workflow_name"] == "PodcastEpisode"
+    assert answers["workflow_module"] == "podcast_episode"
+    assert answers["_template"] == str(REPO_ROOT)
+    # Paths of the machine that baked it are no part of the service's story.
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & set(answers)
 
 
 def test_defaults_bake_the_kardashian_tracker(cookies: Cookies) -> None:

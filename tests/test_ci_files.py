@@ -38,7 +38,7 @@ def test_the_ci_workflow_and_dependabot_file_are_valid(cookies: Cookies) -> None
     assert schema_errors("vendor.dependabot", project / DEPENDABOT) == ""
 
 
-def test_the_ci_workflow_keeps_its_expressions_and_has_its_three_jobs(cookies: Cookies) -> None:
+def test_the_ci_workflow_keeps_its_expressions_and_has_its_jobs(cookies: Cookies) -> None:
     project = bake_ok(cookies, {})
     text = (project / WORKFLOW).read_text(encoding="utf-8")
     # GitHub's ${{ }} expressions look like Jinja: the bake must leave them whole.
@@ -46,10 +46,13 @@ def test_the_ci_workflow_keeps_its_expressions_and_has_its_three_jobs(cookies: C
         assert expression in text
     workflow: dict[str, Any] = yaml.safe_load(text)
     jobs = workflow["jobs"]
-    assert set(jobs) == {"check", "test", "faults"}
+    assert set(jobs) == {"check", "test", "faults", "large", "template"}
     assert jobs["test"]["strategy"]["matrix"]["python"] == ["3.10", "3.13"]
     assert any("-m faults" in step.get("run", "") for step in jobs["faults"]["steps"])
-    assert any('-m "not faults"' in step.get("run", "") for step in jobs["test"]["steps"])
+    test_steps = [step.get("run", "") for step in jobs["test"]["steps"]]
+    assert any('-m "not faults and not large"' in step for step in test_steps)
+    assert any("make test-large" in step.get("run", "") for step in jobs["large"]["steps"])
+    assert any("make template-check" in step.get("run", "") for step in jobs["template"]["steps"])
 
 
 @pytest.mark.slow

@@ -7,25 +7,19 @@ where it is missing (the `chromium` target).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from helpers import Cookies, bake_ok, make
+from helpers import DEV_READY, Cookies, bake_ok, dev_running, make, wait_for_line
 
 # The large example: six records and a range of a million, so two children of at
 # most 1,000 batches of 1,000 items each.
 LARGE_TOTAL = 1_000_006
 FIRST_CHILD_SUMMARY = "items 1 to 1,000,000 of 1,000,006"
 SECOND_CHILD_SUMMARY = "items 1,000,001 to 1,000,006 of 1,000,006"
-# dev prints this once the example is done and it keeps the servers up.
-READY = "Worker running; Ctrl-C to stop."
 RUN_LINE = re.compile(r"workflow (\S+) running \(run ([0-9a-f-]+)\)")
 LARGE_RUN_TIMEOUT_SECONDS = 600
 # As the machine's probe runs it: no background traffic to hosts this machine cannot reach.
@@ -50,31 +44,6 @@ def chromium() -> str:
     return found
 
 
-def free_port_pair(offset: int = 1000) -> int:
-    """A port that is free, and free ``offset`` above it too (the Web UI's)."""
-    for _ in range(20):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-        with socket.socket() as ui_probe:
-            if port + offset < 65536 and ui_probe.connect_ex(("127.0.0.1", port + offset)) != 0:
-                return port
-    raise RuntimeError("no free pair of ports")
-
-
-def wait_for_line(output: Path, process: subprocess.Popen[bytes], text: str) -> str:
-    """What the process printed, once it has printed ``text``; fail if it exits first."""
-    deadline = time.monotonic() + LARGE_RUN_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        printed = output.read_text(encoding="utf-8", errors="replace")
-        if text in printed:
-            return printed
-        if process.poll() is not None:
-            pytest.fail(f"dev exited with {process.returncode} before {text!r}:\n{printed[-3000:]}")
-        time.sleep(0.5)
-    pytest.fail(f"dev did not print {text!r} within {LARGE_RUN_TIMEOUT_SECONDS}s")
-
-
 def page_text(url: str, profile: Path) -> str:
     """The page's DOM as Chromium has it once its scripts have run."""
     command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url]
@@ -90,26 +59,19 @@ def test_the_large_example_shows_its_progress_and_its_story_in_the_web_ui(
     project = bake_ok(cookies, {})
     installed = make(project, baked_venv)
     assert installed.returncode == 0, installed.stdout[-3000:]
-    port = free_port_pair()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
-    output = tmp_path / "dev.log"
     large = project / "examples" / "kardashian_large.json"
-    command = [str(baked_venv / "bin" / "python"), "-m", "kardashian_tracker", "dev"]
-    command += ["--input-file", str(large), "--port", str(port)]
-    with output.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=project, env=env, stdout=sink, stderr=sink)
-    try:
-        printed = wait_for_line(output, process, READY)
+    dev_args = ("--input-file", str(large))
+    with dev_running(
+        project, baked_venv, "kardashian_tracker", tmp_path / "dev.log", *dev_args
+    ) as dev:
+        printed = wait_for_line(dev.output, dev.process, DEV_READY, LARGE_RUN_TIMEOUT_SECONDS)
         run = RUN_LINE.search(printed)
         assert run is not None, printed[-3000:]
         workflow_id, run_id = run.groups()
-        ui = f"http://localhost:{port + 1000}"
+        ui = f"http://localhost:{dev.port + 1000}"
         history = page_text(
             f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id}/history", tmp_path / "chr"
         )
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
 
     # The banner and the workflow's link come first, then progress, then the result.
     link = f"Workflow:  {ui}/namespaces/default/workflows/{workflow_id}"

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from {{ cookiecutter.package_name }} import config, db, dev, registry
 from {{ cookiecutter.package_name }}.temporal.client import new_client
 
-from .helpers import TemporalServer
+from .helpers import ONE_PARTITION_PER_QUEUE, TemporalServer
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -34,7 +34,7 @@ async def client() -> AsyncIterator[Client]:
     if config.temporal_address():
         yield await new_client()
         return
-    env = await dev.start_temporal()
+    env = await dev.start_temporal(dev_server_extra_args=ONE_PARTITION_PER_QUEUE)
     try:
         yield env.client
     finally:
@@ -82,19 +82,10 @@ def task_queue() -> str:
     return f"test-{uuid.uuid4()}"
 
 
-@pytest.fixture(scope="module")
-def temporal_address() -> Iterator[str]:
-    """A Temporal server in its own process (``temporal server start-dev``), or TEMPORAL_ADDRESS."""
-    external = config.temporal_address()
-    if external:
-        yield external
-        return
-    server = TemporalServer()
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
+@pytest.fixture
+def temporal_address(client: Client) -> str:
+    """The session's Temporal server, a process of its own, for tests that start processes."""
+    return str(client.service_client.config.target_host)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 
 from .helpers import (
     EXAMPLE,
+    LARGE_EXAMPLE,
     background,
     cli,
     events,
@@ -107,6 +108,8 @@ SHARED_JOB: dict[str, Any] = {
 
 WORKFLOWS_ONLY = "--workflows-only"
 ACTIVITIES_ONLY = "--activities-only"
+# The large example takes about 30 s on 2 cores; room for a slow CI machine.
+LARGE_RUN_TIMEOUT = 300.0
 
 
 def pid_of(identity: str) -> int:
@@ -131,9 +134,12 @@ def pids_that_ran(histories: list[WorkflowHistory], event_type: EventType.ValueT
 
 
 async def run_shared_job(
-    temporal_address: str, database_url: str, roles: list[list[str]]
+    temporal_address: str,
+    database_url: str,
+    roles: list[list[str]],
+    job: dict[str, Any] = SHARED_JOB,
 ) -> tuple[list[subprocess.Popen[bytes]], list[WorkflowHistory]]:
-    """Run SHARED_JOB on one worker process per entry of ``roles`` (extra worker options).
+    """Run ``job`` on one worker process per entry of ``roles`` (extra worker options).
 
     The job starts once every process polls, so that each can take a share.
     """
@@ -156,10 +162,10 @@ async def run_shared_job(
 
         await wait_until("every worker process polls", all_polling)
         # An id of its own: the id derived from the input would find an earlier test's run.
-        handle = await runs.start(client, MODULE, SHARED_JOB, queue, task_queue=queue)
-        result = await result_within(handle, timeout=120)
-    assert result["upserted"] == job_size(SHARED_JOB)
-    expect_every_row_once(database_url, job_size(SHARED_JOB))
+        handle = await runs.start(client, MODULE, job, queue, task_queue=queue)
+        result = await result_within(handle, timeout=LARGE_RUN_TIMEOUT)
+    assert result["upserted"] == job_size(job)
+    expect_every_row_once(database_url, job_size(job))
     return workers, await handle_histories(client, handle)
 
 
@@ -180,5 +186,32 @@ async def test_three_worker_processes_share_a_job_and_write_each_row_once(
     temporal_address: str, database_url: str
 ) -> None:
     workers, histories = await run_shared_job(temporal_address, database_url, [[], [], []])
+    ran_activities = pids_that_ran(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    assert ran_activities == {worker.pid for worker in workers}
+
+
+# The large example, 1,000,006 items, is slow by nature (about half a minute each): these
+# run in `make test-large` and a CI job of their own, not in `make test`.
+
+
+@pytest.mark.large
+async def test_a_process_of_each_role_completes_the_large_example(
+    temporal_address: str, database_url: str
+) -> None:
+    large = example_input(LARGE_EXAMPLE)
+    workers, histories = await run_shared_job(
+        temporal_address, database_url, [[WORKFLOWS_ONLY], [ACTIVITIES_ONLY]], large
+    )
+    workflows_only, activities_only = (worker.pid for worker in workers)
+    assert pids_that_ran(histories, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) == {workflows_only}
+    assert pids_that_ran(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) == {activities_only}
+
+
+@pytest.mark.large
+async def test_three_worker_processes_share_the_large_example(
+    temporal_address: str, database_url: str
+) -> None:
+    large = example_input(LARGE_EXAMPLE)
+    workers, histories = await run_shared_job(temporal_address, database_url, [[], [], []], large)
     ran_activities = pids_that_ran(histories, EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
     assert ran_activities == {worker.pid for worker in workers}

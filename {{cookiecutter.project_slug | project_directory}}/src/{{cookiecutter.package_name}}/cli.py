@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run this service's Temporal workflows: "
         + ", ".join(name.rsplit(".", 1)[-1] for name in registry.WORKFLOW_MODULES),
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
-        "TEMPORAL_API_KEY, TEMPORAL_TLS*, DATABASE_URL, LOG_LEVEL.",
+        "TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE (a "
+        "temporal.toml), DATABASE_URL, LOG_LEVEL.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -23,6 +23,13 @@ def temporal_address() -> str | None:
     return os.environ.get("TEMPORAL_ADDRESS") or None
 
 
+def temporal_configured() -> bool:
+    """True when the environment names a Temporal server: an address, or a profile
+    (``TEMPORAL_PROFILE``) or profile file (``TEMPORAL_CONFIG_FILE``) to read it from."""
+    names = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+    return any(os.environ.get(name) for name in names)
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***``, safe to print in logs and errors."""
     scheme, sep, rest = url.partition("://")

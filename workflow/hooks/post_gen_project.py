@@ -1,0 +1,82 @@
+"""Move the new workflow module into the service and list it in the registry.
+
+The pre-generation hook left a bake of the main template, with the service's answers
+and the new names, in this staging directory. Only the module's own files come out
+of it: the package, its example inputs and its test file. Then the registry gains the
+one line that makes the worker, ``init-db``, ``dev`` and the tests serve the module,
+and the staging directory goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+# The only place Jinja touches this file: the answers as JSON data, never as code.
+CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
+
+REGISTRY_LIST = re.compile(r"^WORKFLOW_MODULES = \[\n(?:.*\n)*?(?=\]\n)", re.M)
+
+
+def module_files(package: str, module: str) -> list[str]:
+    """The paths, relative to a service's root, that belong to one workflow module."""
+    return [
+        f"src/{package}/{module}",
+        f"examples/{module}.json",
+        f"examples/{module}_large.json",
+        f"tests/modules/test_{module}.py",
+    ]
+
+
+def move_into(service: Path, baked: Path, paths: list[str]) -> None:
+    """Move ``paths`` from the bake into the service, making folders as needed."""
+    for path in paths:
+        (service / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(baked / path, service / path)
+    # A service baked before tests/modules/ existed gets its package marker too.
+    marker = Path("tests/modules/__init__.py")
+    if not (service / marker).exists():
+        shutil.copyfile(baked / marker, service / marker)
+
+
+def register(registry: Path, dotted: str) -> None:
+    """Append ``dotted`` to the registry's WORKFLOW_MODULES list."""
+    text = registry.read_text(encoding="utf-8")
+    found = REGISTRY_LIST.search(text)
+    if found is None:
+        sys.exit(f"ERROR: no WORKFLOW_MODULES list in {registry}: add {dotted!r} to it by hand")
+    text = text[: found.end()] + f'    "{dotted}",\n' + text[found.end() :]
+    registry.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    context = json.loads(CONTEXT_JSON)
+    staging = Path.cwd()
+    service = Path(context["_output_dir"])
+    [baked] = [path for path in staging.iterdir() if path.is_dir()]
+    package = next(path.name for path in (baked / "src").iterdir() if path.is_dir())
+    module, name = context["workflow_module"], context["workflow_name"]
+
+    move_into(service, baked, module_files(package, module))
+    register(service / "src" / package / "registry.py", f"{package}.{module}")
+    os.chdir(service)
+    shutil.rmtree(staging)
+    print(
+        "\n".join(
+            [
+                f"Added {name}Workflow: src/{package}/{module}/, examples/{module}.json, "
+                f"tests/modules/test_{module}.py, and its line in src/{package}/registry.py.",
+                "Next:",
+                "  make test      # the new module's tests run with the others",
+                f"  make init-db   # creates its table, {context['table_name']}, in production",
+            ]
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One test file per workflow module: each proves its module's own names, SQL and example."""
