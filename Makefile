@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-growth test-all check chromium lock clean
+.PHONY: demo test test-growth test-all check chromium lock histories clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,9 @@ demo: $(VENV)/.installed
 
 ## check: lint and type-check the template's own code (hooks, tests, filters)
 check: $(VENV)/.installed
-	$(VENV)/bin/ruff check hooks tests local_extensions.py workflow
-	$(VENV)/bin/ruff format --check hooks tests local_extensions.py workflow
-	$(VENV)/bin/mypy --strict hooks tests local_extensions.py
+	$(VENV)/bin/ruff check hooks tests local_extensions.py workflow tools
+	$(VENV)/bin/ruff format --check hooks tests local_extensions.py workflow tools
+	$(VENV)/bin/mypy --strict hooks tests local_extensions.py tools
 	cd workflow && $(CURDIR)/$(VENV)/bin/mypy --strict --config-file ../pyproject.toml hooks workflow_extensions.py
 
 ## chromium: the headless browser tests/test_web_ui.py drives, from the system's packages if missing
@@ -61,6 +61,18 @@ lock: $(VENV)/.installed
 	sed 's/^name = "kardashian-tracker"$$/name = "{{ cookiecutter.project_slug }}"/' \
 	  $(LOCK_DIR)/kardashian-tracker/uv.lock > '$(BAKED_LOCK)'
 	grep -c 'cookiecutter.project_slug' '$(BAKED_LOCK)'
+
+## histories: record the baked services' replay histories anew (after a change to workflow code
+## that running workflows need not survive); bakes the defaults, records, turns names into variables
+HISTORIES_DIR := $(CURDIR)/build/histories
+BAKED_HISTORIES := {{cookiecutter.project_slug | project_directory}}/tests/histories
+histories: $(VENV)/.installed
+	rm -rf $(HISTORIES_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(HISTORIES_DIR) .
+	$(MAKE) -C $(HISTORIES_DIR)/kardashian-tracker install VENV=$(BAKED_VENV)
+	cd $(HISTORIES_DIR)/kardashian-tracker && rm -f tests/histories/*.json && \
+	  $(BAKED_VENV)/bin/python -m kardashian_tracker record-history --examples
+	$(PY) tools/history_templates.py $(HISTORIES_DIR)/kardashian-tracker '$(BAKED_HISTORIES)'
 
 clean:
 	rm -rf $(VENV) $(BAKED_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,11 @@
 """Jinja extensions named in cookiecutter.json: a filter that derives defaults from
 earlier answers, a filter that checks the project's directory name before cookiecutter
-creates it, a sandbox for rendering the answers themselves, and the template's own
-path for the hooks."""
+creates it, a sandbox for rendering the answers themselves, the template's own path
+for the hooks, and base64 for the payloads of recorded histories."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,9 @@ class TemplateDirectory(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["template_directory"] = lambda: str(Path.cwd())
+
+
+@simple_filter
+def b64encode(text: str) -> str:
+    """``text`` as base64 of its UTF-8: a payload's data in a recorded history."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")

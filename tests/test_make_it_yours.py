@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import Cookies, bake_ok, run_make_test
+from helpers import Cookies, bake_ok, make, run_make_test
 from variants import QUICK_SUITE, variant
 
 EPISODES = variant(
@@ -123,11 +123,17 @@ def test_the_readme_lists_the_files_this_test_edits(cookies: Cookies) -> None:
         f"{module}/workflow.py",
         "examples/",
     ]
+    # The recorded histories carry the old record: the section says to record anew.
+    assert "`make histories`" in section
 
 
 @pytest.mark.slow
 def test_a_new_record_passes_the_services_own_tests(cookies: Cookies, baked_venv: Path) -> None:
     project = bake_ok(cookies, EPISODES.answers)
     make_it_yours(project)
+    # Histories recorded with the old record no longer replay (tests/test_replay.py):
+    # the README's step after the edits records them anew.
+    recorded = make(project, baked_venv, "histories")
+    assert recorded.returncode == 0, recorded.stdout[-3000:]
     # The rule tests are the ones a new record meets; the fault tests only drive the machinery.
     run_make_test(project, baked_venv, QUICK_SUITE)

@@ -2,9 +2,9 @@
 
 The pre-generation hook left a bake of the main template, with the service's answers
 and the new names, in this staging directory. Only the module's own files come out
-of it: the package, its example inputs and its test file. Then the registry gains the
-one line that makes the worker, ``init-db``, ``dev`` and the tests serve the module,
-and the staging directory goes.
+of it: the package, its example inputs, its test file and its recorded histories.
+Then the registry gains the one line that makes the worker, ``init-db``, ``dev`` and
+the tests serve the module, and the staging directory goes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def module_files(package: str, module: str) -> list[str]:
         f"examples/{module}.json",
         f"examples/{module}_large.json",
         f"tests/modules/test_{module}.py",
+        f"tests/histories/{module}-small.json",
+        f"tests/histories/{module}-fan-out.json",
     ]
 
 

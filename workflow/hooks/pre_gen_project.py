@@ -73,7 +73,9 @@ def clashes(service: Path, answers: dict[str, str]) -> list[str]:
                 f"ERROR: table_name={answers['table_name']!r} clashes: {dotted} already "
                 "upserts into it"
             )
-    for path in (f"examples/{module}.json", f"tests/modules/test_{module}.py"):
+    own_files = [f"examples/{module}.json", f"tests/modules/test_{module}.py"]
+    own_files += [f"tests/histories/{module}-{case}.json" for case in ("small", "fan-out")]
+    for path in own_files:
         if (service / path).exists():
             lines.append(f"ERROR: workflow_module={module!r} clashes: {path} exists")
     return lines

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, registry
 from {{ cookiecutter.package_name }}.progress import stderr_console
-from {{ cookiecutter.package_name }}.temporal import runs
+from {{ cookiecutter.package_name }}.temporal import histories, runs
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
@@ -59,7 +60,7 @@ def chosen_module(workflow_type: str | None) -> WorkflowModule:
 
 
 def example_input(module: WorkflowModule) -> Path:
-    return Path("examples") / f"{module.package.rsplit('.', 1)[-1]}.json"
+    return Path("examples") / f"{module.name}.json"
 
 
 async def connect() -> Client:
@@ -148,6 +149,27 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             await wait_for_stop_signal()
 
 
+async def cmd_record_history(args: argparse.Namespace) -> None:
+    if args.workflow_id:
+        client = await connect()
+        history = await histories.fetch(client, args.workflow_id, args.run_id)
+        output = args.output or histories.HISTORIES_DIR / f"{args.workflow_id}.json"
+        print(histories.write(history, output))
+        return
+    modules = registry.load()
+    with tempfile.TemporaryDirectory(prefix="record-history-") as data_dir:
+        async with dev.dev_stack(
+            modules, Path(data_dir), keep=False, temporal_port=None, ui=False
+        ) as stack:
+            client = await connect()
+            database = db.Database(stack.database_url)
+            async with running(create_workers(client, database, modules), database):
+                for module in modules:
+                    small = read_input(example_input(module))
+                    for path in await histories.record_cases(client, module, small):
+                        print(path)
+
+
 async def cmd_bench(args: argparse.Namespace) -> None:
     from {{ cookiecutter.package_name }}.bench import runner  # only bench needs it
 
@@ -223,6 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress display (it goes to stderr: a bar on a terminal, lines otherwise)",
     )
+    record_cmd = commands.add_parser(
+        "record-history",
+        help="write workflow histories for the replay tests (tests/test_replay.py)",
+        description="With --workflow-id, fetch that workflow's history (the latest run, or "
+        "--run-id) from TEMPORAL_* into a JSON file, as `temporal workflow show --output json` "
+        "prints it. With --examples, run each module's small example and a fan-out job on "
+        "embedded servers (as dev starts them) and write tests/histories/<module>-small.json "
+        "and -fan-out.json. Re-record after a change that running workflows need not survive.",
+    )
+    source = record_cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workflow-id", help="the workflow whose history to write")
+    source.add_argument(
+        "--examples", action="store_true", help="record each module's standard cases"
+    )
+    record_cmd.add_argument("--run-id", help="with --workflow-id: this run (default: the latest)")
+    record_cmd.add_argument(
+        "--output", type=Path, help="with --workflow-id: default tests/histories/<id>.json"
+    )
+
     bench_cmd = commands.add_parser(
         "bench",
         help="items per second of the workflow, beside PostgreSQL alone and per-item designs",
@@ -299,8 +340,13 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         if args.command == "init-db":
             cmd_init_db(args)
         else:
-            commands = {"dev": cmd_dev, "worker": cmd_worker, "run": cmd_run, "bench": cmd_bench}
-            command = commands[args.command]
+            command = {
+                "dev": cmd_dev,
+                "worker": cmd_worker,
+                "run": cmd_run,
+                "record-history": cmd_record_history,
+                "bench": cmd_bench,
+            }[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
         print(f"error: {error}", file=sys.stderr)

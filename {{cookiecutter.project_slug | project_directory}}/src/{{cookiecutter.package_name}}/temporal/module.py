@@ -34,6 +34,11 @@ class WorkflowModule:
     work: Callable[[Database, Any], Awaitable[int]]
     """One batch of its work as its activity does it, without Temporal (``make bench``)."""
 
+    @property
+    def name(self) -> str:
+        """The module's own name, the last part of ``package``: examples/<name>.json."""
+        return self.package.rsplit(".", 1)[-1]
+
     def schema_sql(self) -> str:
         """The module's ``schema.sql``: tables and the unique keys its upserts rely on."""
         return (resources.files(self.package) / "schema.sql").read_text(encoding="utf-8")

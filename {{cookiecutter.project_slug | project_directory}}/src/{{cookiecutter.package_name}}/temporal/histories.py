@@ -1,0 +1,67 @@
+"""Recorded workflow histories, for the replay guard (tests/test_replay.py).
+
+A history is a run's events as ``temporal workflow show --output json`` prints them.
+The tests replay every file in ``tests/histories/`` against the current workflow code:
+a change that running workflows could not survive (a new timer, activities in another
+order) fails there, before a deploy, instead of in production after it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+
+HISTORIES_DIR = Path("tests") / "histories"
+# Twelve one-item batches at three activities per run: the first run starts three
+# children, then continues as new (the fourth child runs in the second run).
+FAN_OUT_JOB: dict[str, Any] = {
+    "key_range": {"first": 1, "count": 12},
+    "batch_size": 1,
+    "max_activities_per_run": 3,
+}
+
+
+async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
+    """One run's history: ``run_id``'s, or the latest run's."""
+    return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+
+
+def write(history: WorkflowHistory, path: Path) -> Path:
+    """The history as the CLI's JSON, indented so that two recordings diff line by line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(history.to_json_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def case_file(module: WorkflowModule, case: str) -> Path:
+    return HISTORIES_DIR / f"{module.name}-{case}.json"
+
+
+async def record_cases(client: Client, module: WorkflowModule, small_job: Any) -> list[Path]:
+    """Run the module's small example and a fan-out job; write each first run's history.
+
+    A worker for the module must poll its task queue. The ids are fixed, so a
+    recording again replaces the earlier runs on the server and the files.
+    """
+    written = []
+    for case, job in (("small", small_job), ("fan-out", FAN_OUT_JOB)):
+        handle = await client.start_workflow(
+            module.workflow_type,
+            job,
+            id=f"{module.workflow_type}-history-{case}",
+            task_queue=module.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        )
+        await handle.result()
+        # The first run: for the fan-out job, the one that starts children and
+        # continues as new.
+        history = await fetch(client, handle.id, handle.first_execution_run_id)
+        written.append(write(history, case_file(module, case)))
+    return written
