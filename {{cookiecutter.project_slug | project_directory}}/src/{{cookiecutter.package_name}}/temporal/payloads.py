@@ -20,6 +20,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
 
+from {{ cookiecutter.package_name }}.temporal import telemetry
 from {{ cookiecutter.package_name }}.temporal.inputs import conform
 
 # The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
@@ -48,6 +49,7 @@ class PayloadTooLargeError(ApplicationError):
 def check_payload_size(payload: Payload, limit: int = MAX_PAYLOAD_BYTES) -> None:
     size = payload.ByteSize()
     if size > limit:
+        telemetry.count_refused_payload()
         raise PayloadTooLargeError(size, limit)
 
 

@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.telemetry import CountUpserts
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def create_workers(
                 task_queue=queue,
                 workflows=workflows if role != "activities" else [],
                 activities=activities if role != "workflows" else [],
-                interceptors=[InputChecks()],
+                interceptors=[InputChecks(), CountUpserts()],
                 workflow_runner=SANDBOX,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
                 graceful_shutdown_timeout=graceful_shutdown,

@@ -69,6 +69,8 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
                 # A row is refused (a CHECK, a key too big for its index): retrying
                 # cannot help. Connection errors are not caught here: they are retried.
                 raise PermanentError(f"row refused: {error}") from error
+        # With the activity's type, workflow and attempt attached by the SDK's logger.
+        activity.logger.debug("upserted %d records", len(records))
         return len(records)
 
 

@@ -1,0 +1,99 @@
+"""Log lines: short and readable on a terminal, one line each in files, or one JSON
+object each with ``LOG_FORMAT=json``, for a log pipeline to index.
+
+A JSON line carries the workflow id, run id and activity type where the line was
+logged inside a workflow or an activity: the SDK's ``workflow.logger`` and
+``activity.logger`` attach them to each record, and :class:`JsonFormatter` lifts them
+into fields of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.logging import RichHandler
+from temporalio import activity, workflow
+
+from {{ cookiecutter.package_name }}.progress import stderr_console
+
+# The fields a JSON line takes from the SDK's workflow and activity context; the
+# activity's run id arrives as workflow_run_id and is stored as run_id.
+CONTEXT_FIELDS = {
+    "workflow_id": "workflow_id",
+    "run_id": "run_id",
+    "workflow_run_id": "run_id",
+    "workflow_type": "workflow_type",
+    "activity_type": "activity_type",
+    "activity_id": "activity_id",
+    "attempt": "attempt",
+    "task_queue": "task_queue",
+    "namespace": "namespace",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and its Temporal context."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for context in ("temporal_workflow", "temporal_activity"):
+            details = getattr(record, context, None)
+            if isinstance(details, dict):
+                for key, field in CONTEXT_FIELDS.items():
+                    if key in details:
+                        entry[field] = details[key]
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ShortLoggerName(logging.Filter):
+    """Adds ``short_name``: the logger's last part ("worker" for ...temporal.worker)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.short_name = record.name.rsplit(".", 1)[-1].lstrip("_")
+        return True
+
+
+def terminal_log_handler(console: Console) -> logging.Handler:
+    """Time, level, short logger name and message, wrapped to the window's width, and
+    printed above the progress bar, which draws on the same console."""
+    handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
+    handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
+    handler.addFilter(ShortLoggerName())
+    return handler
+
+
+def json_handler(stream: TextIO) -> logging.Handler:
+    """A handler of JSON lines. The SDK's loggers also append their context to the
+    message text, for text logs; in JSON it has fields of its own, so that stops."""
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
+def configure_logging(level: str, log_format: str = "text", stream: TextIO | None = None) -> None:
+    """JSON lines with ``log_format="json"``; otherwise short lines on a terminal and,
+    elsewhere (files, CI), full timestamps, one line each."""
+    stream = stream or sys.stderr
+    handler: logging.Handler
+    if log_format == "json":
+        handler = json_handler(stream)
+    elif stream.isatty():
+        handler = terminal_log_handler(stderr_console())
+    else:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
