@@ -61,7 +61,9 @@ RESERVED_NAMES = words(
 )
 
 # Modules that sit next to the workflow's module inside the package.
-SIBLING_MODULES = words("temporal config db dev cli main __main__ logs progress registry")
+SIBLING_MODULES = words(
+    "temporal config db dev cli main __main__ logs progress registry health bench"
+)
 
 # PostgreSQL's reserved key words, which cannot name a table without quoting.
 SQL_RESERVED = words(

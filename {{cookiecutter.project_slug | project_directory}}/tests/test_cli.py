@@ -62,6 +62,9 @@ def test_init_db_without_a_database_exits_after_its_attempts() -> None:
     assert result.returncode == 1
     assert "after 2 attempts" in result.stderr
     assert "Traceback" not in result.stderr
+    # Logs are text by default (tests/test_logs.py: LOG_FORMAT=json).
+    assert " WARNING " in result.stderr
+    assert not any(line.startswith("{") for line in result.stderr.splitlines())
 
 
 def test_run_names_the_workflows_it_has_when_asked_for_another(tmp_path: Path) -> None:

@@ -29,7 +29,9 @@ from .helpers import (
     cli,
     events,
     expect_every_row_once,
+    free_port,
     handle_histories,
+    probe,
     result_within,
     row_count,
     service_env,
@@ -95,17 +97,27 @@ async def test_worker_killed_mid_run_another_worker_finishes(
     assert running.count == 0
 
 
-async def test_database_stopped_mid_run_is_waited_out(
+async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
     own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
 ) -> None:
     service = Service(own_temporal, own_postgres)
-    with background(service.worker(), service.env) as worker:
+    port = free_port()
+    env = service.env | {"HEALTH_ADDRESS": f"127.0.0.1:{port}"}
+    with background(service.worker(), env) as worker:
+        await wait_until("/readyz says ready", lambda: probe(port, "/readyz")[0] == 200)
         handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
         own_postgres.stop()
+        # The readiness probe tells, while the process lives on.
+        await wait_until("/readyz says not ready", lambda: probe(port, "/readyz")[0] == 503)
+        status, body = probe(port, "/readyz")
+        assert (status, body["status"]) == (503, "not ready")
+        assert body["reason"].startswith("PostgreSQL at ")
+        assert probe(port, "/healthz") == (200, {"status": "up", "reason": "the process runs"})
         # Longer than an activity waits to borrow a connection: attempts fail, and retry.
         await asyncio.sleep(POOL_TIMEOUT + 2)
         assert worker.poll() is None, "the worker stays up while the database is away"
         own_postgres.start()
+        await wait_until("/readyz says ready again", lambda: probe(port, "/readyz")[0] == 200)
         result = await result_within(handle, FAULT_RESULT_TIMEOUT)
         assert worker.poll() is None
     assert result["upserted"] == job_size(MEDIUM_INPUT)

@@ -10,7 +10,16 @@ from {{ cookiecutter.package_name }} import registry
 from .helpers import PACKAGE, PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "src" / PACKAGE
-INFRASTRUCTURE = ["cli.py", "config.py", "db.py", "dev.py", "progress.py", "temporal"]
+INFRASTRUCTURE = [
+    "cli.py",
+    "config.py",
+    "db.py",
+    "dev.py",
+    "health.py",
+    "logs.py",
+    "progress.py",
+    "temporal",
+]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, db, dev, registry
+from {{ cookiecutter.package_name }} import config, db, dev, health, registry
 from {{ cookiecutter.package_name }}.logs import configure_logging
 from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
@@ -92,7 +92,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     role: Role = (
         "workflows" if args.workflows_only else ("activities" if args.activities_only else "both")
     )
-    database = None
+    database, database_url = None, None
     if role != "workflows":  # workflow code never touches the database
         database_url = db.require_database_url()
         # Fail at start, in seconds and with the address, rather than on the first task.
@@ -104,11 +104,14 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     workers = create_workers(
         client, database, registry.load(), task_queue=args.task_queue, role=role
     )
-    async with running(workers, database) as tasks:
+    probes = health.Health(workers, client, database_url)
+    address = config.health_address()
+    if address:
+        log.info("health at http://%s/healthz and /readyz", address)
+    async with health.probes_at(address, probes):
         queues = ", ".join(worker.task_queue for worker in workers)
         log.info("worker (%s) polling %s; Ctrl-C or SIGTERM to stop", role, queues)
-        stop = asyncio.ensure_future(wait_for_stop_signal())
-        await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        await health.run_until(wait_for_stop_signal(), workers, database, probes)
 
 
 async def cmd_run(args: argparse.Namespace) -> None:
@@ -191,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE (a "
         "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
-        "(worker and dev: Prometheus metrics at http://host:port/metrics).",
+        "(worker and dev: Prometheus metrics at http://host:port/metrics), HEALTH_ADDRESS "
+        "(worker: /healthz and /readyz).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

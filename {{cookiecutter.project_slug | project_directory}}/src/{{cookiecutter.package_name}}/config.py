@@ -55,3 +55,8 @@ def log_format() -> str:
         allowed = ", ".join(LOG_FORMATS)
         raise ValueError(f"LOG_FORMAT={value!r} is invalid: must be one of {allowed}")
     return value
+
+
+def health_address() -> str | None:
+    """Where to answer /healthz and /readyz, ``host:port`` from ``HEALTH_ADDRESS``, or None."""
+    return os.environ.get("HEALTH_ADDRESS") or None

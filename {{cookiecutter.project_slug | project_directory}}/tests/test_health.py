@@ -1,0 +1,69 @@
+"""Health probes: ``/readyz`` turns 503 while the worker shuts down.
+
+That it follows PostgreSQL, going away and coming back under a running worker
+process, is proved with the other faults:
+``test_faults.py::test_database_stopped_mid_run_is_waited_out_and_readyz_says_so``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from {{ cookiecutter.package_name }} import health
+
+from .helpers import free_port, probe
+
+held = asyncio.Event()
+release = asyncio.Event()
+
+
+@activity.defn(name="tests.health.held")
+async def held_activity() -> None:
+    held.set()
+    await release.wait()
+
+
+@workflow.defn(name="tests.health.Holds")
+class Holds:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity(held_activity, start_to_close_timeout=timedelta(seconds=60))
+
+
+async def test_readyz_turns_503_while_the_worker_shuts_down(
+    client: Client, task_queue: str
+) -> None:
+    # The worker command's own sequence (health.run_until), stopped by an event
+    # instead of SIGTERM, with an activity in flight that the shutdown waits for.
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[Holds],
+        activities=[held_activity],
+        graceful_shutdown_timeout=timedelta(seconds=30),
+    )
+    probes = health.Health([worker], client, database_url=None)
+    port = free_port()
+    stop = asyncio.Event()
+    async with health.probes_at(f"127.0.0.1:{port}", probes):
+        runner = asyncio.ensure_future(health.run_until(stop.wait(), [worker], None, probes))
+        await client.start_workflow(Holds.run, id=f"holds-{uuid.uuid4()}", task_queue=task_queue)
+        await asyncio.wait_for(held.wait(), timeout=30)
+        assert (await asyncio.to_thread(probe, port, "/readyz"))[0] == 200
+
+        stop.set()
+        status, body = 0, dict[str, Any]()
+        while status != 503:
+            assert not runner.done(), "the worker stopped before its activity finished"
+            status, body = await asyncio.to_thread(probe, port, "/readyz")
+        assert body == {"status": "not ready", "reason": "shutting down"}
+        assert not runner.done()
+        release.set()
+        await asyncio.wait_for(runner, timeout=30)
