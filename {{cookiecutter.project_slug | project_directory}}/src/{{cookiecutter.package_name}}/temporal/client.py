@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
 
 from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.temporal import tracing
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Client]] = (
@@ -36,7 +37,8 @@ def connect_options() -> dict[str, Any]:
 
 async def new_client(**overrides: Any) -> Client:
     """A fresh client with this service's settings. Prefer :func:`workflow_client`."""
-    options = connect_options() | {"data_converter": DATA_CONVERTER} | overrides
+    defaults = {"data_converter": DATA_CONVERTER, "interceptors": tracing.interceptors()}
+    options = connect_options() | defaults | overrides
     return await Client.connect(**options)
 
 

@@ -61,6 +61,8 @@ SANDBOX = SandboxedWorkflowRunner(
         f"{PACKAGE}.config",
         f"{PACKAGE}.db",
         f"{PACKAGE}.temporal.module",
+        # Tracing's context travels through workflow code (temporal/tracing.py).
+        "opentelemetry",
     )
 )
 
