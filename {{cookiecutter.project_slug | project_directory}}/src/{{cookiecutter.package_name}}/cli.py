@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, health, registry
 from {{ cookiecutter.package_name }}.logs import configure_logging
-from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry, tracing
+from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry, tracing, versioning
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
@@ -101,8 +101,17 @@ async def cmd_worker(args: argparse.Namespace) -> None:
         database = db.Database(database_url)
     serve_metrics()
     client = await connect()
+    deployment = versioning.deployment_config()
+    if deployment:
+        version = deployment.version
+        log.info("versioned: build %s of %s", version.build_id, version.deployment_name)
     workers = create_workers(
-        client, database, registry.load(), task_queue=args.task_queue, role=role
+        client,
+        database,
+        registry.load(),
+        task_queue=args.task_queue,
+        role=role,
+        deployment=deployment,
     )
     probes = health.Health(workers, client, database_url)
     address = config.health_address()
@@ -195,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         "TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE (a "
         "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
         "(worker and dev: Prometheus metrics at http://host:port/metrics), HEALTH_ADDRESS "
-        "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra).",
+        "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra), BUILD_ID and "
+        "DEPLOYMENT_NAME (worker: versioned workers).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

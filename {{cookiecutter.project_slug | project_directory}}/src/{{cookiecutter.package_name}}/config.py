@@ -60,3 +60,16 @@ def log_format() -> str:
 def health_address() -> str | None:
     """Where to answer /healthz and /readyz, ``host:port`` from ``HEALTH_ADDRESS``, or None."""
     return os.environ.get("HEALTH_ADDRESS") or None
+
+
+DEFAULT_DEPLOYMENT_NAME = "{{ cookiecutter.project_slug }}"
+
+
+def build_id() -> str | None:
+    """This build's id from ``BUILD_ID`` (a git commit, say): workers then run versioned."""
+    return os.environ.get("BUILD_ID") or None
+
+
+def deployment_name() -> str:
+    """The Worker Deployment the builds are versions of: ``DEPLOYMENT_NAME``, or the service."""
+    return os.environ.get("DEPLOYMENT_NAME") or DEFAULT_DEPLOYMENT_NAME

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Literal
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from {{ cookiecutter.package_name }}.db import Database
@@ -82,6 +82,7 @@ def create_workers(
     task_queue: str | None = None,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
     role: Role = "both",
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> list[Worker]:
     """One worker per task queue, for the workflows and activities of ``modules``.
 
@@ -89,7 +90,8 @@ def create_workers(
     their interfaces. ``task_queue`` puts every module on that one queue (tests do).
     ``role`` splits the work as larger deployments do: "workflows" runs workflow
     code only (no database needed), "activities" the activities only; any number of
-    processes of each may poll the same queues. Run them with :func:`running`,
+    processes of each may poll the same queues. ``deployment`` makes them a version
+    of a Worker Deployment (:mod:`.versioning`). Run them with :func:`running`,
     which opens the database's pool for them.
     """
     if role != "workflows" and database is None:
@@ -117,6 +119,7 @@ def create_workers(
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
                 graceful_shutdown_timeout=graceful_shutdown,
                 sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+                deployment_config=deployment,
             )
         )
     return workers

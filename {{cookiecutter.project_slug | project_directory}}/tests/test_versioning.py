@@ -1,0 +1,114 @@
+"""Worker versioning on the dev server: a workflow started on version 1 stays there;
+once version 2 is current, new workflows run on version 2 (the PINNED behaviour)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.temporal import versioning
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
+
+from .helpers import events, handle_histories, result_within, temporal_cli, wait_until
+
+
+@workflow.defn(name="tests.versioning.Waits")
+class Waits:
+    """Runs until signalled: a workflow still in flight when a new version deploys."""
+
+    def __init__(self) -> None:
+        self.released = False
+
+    @workflow.signal
+    def release(self) -> None:
+        self.released = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.released)
+        return "done"
+
+
+async def no_batches(database: Any, batch: Any) -> int:
+    raise NotImplementedError("Waits has no activities")
+
+
+WAITS = WorkflowModule(
+    package=__name__,
+    workflow_type="tests.versioning.Waits",
+    task_queue="tests.versioning",
+    workflows=[Waits],
+    activities=lambda database: [],
+    table="",
+    work=no_batches,
+)
+
+
+async def versions_ran(client: Client, handle: WorkflowHandle[Any, Any]) -> set[str]:
+    """The build ids of the workers that completed the workflow's tasks."""
+    completed = events(
+        await handle_histories(client, handle), EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
+    attributes = [event.workflow_task_completed_event_attributes for event in completed]
+    return {a.deployment_version.build_id for a in attributes}
+
+
+async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_current(
+    client: Client, task_queue: str
+) -> None:
+    address = client.service_client.config.target_host
+    name = f"test-{uuid.uuid4().hex[:8]}"
+
+    def make_current(build_id: str) -> bool:
+        # Accepted once a worker of that build has polled.
+        args = ["worker", "deployment", "set-current-version", "--deployment-name", name]
+        return temporal_cli(address, *args, "--build-id", build_id, "--yes").returncode == 0
+
+    def workers_of(build_id: str) -> Any:
+        deployment = versioning.deployment_config(build_id, name)
+        assert deployment is not None
+        assert deployment.default_versioning_behavior == versioning.DEFAULT_BEHAVIOR
+        workers = create_workers(
+            client, None, [WAITS], task_queue=task_queue, role="workflows", deployment=deployment
+        )
+        return running(workers)
+
+    async with workers_of("v1"):
+        await wait_until("version 1 is current", lambda: make_current("v1"))
+        first = await client.start_workflow(
+            Waits.run, id=f"v1-{uuid.uuid4()}", task_queue=task_queue
+        )
+        async with workers_of("v2"):
+            await wait_until("version 2 is current", lambda: make_current("v2"))
+            second = await client.start_workflow(
+                Waits.run, id=f"v2-{uuid.uuid4()}", task_queue=task_queue
+            )
+            for handle in (first, second):
+                await handle.signal(Waits.release)
+                assert await result_within(handle) == "done"
+
+    # Tasks after the deploy (the signal) still ran on version 1 for the first.
+    assert await versions_ran(client, first) == {"v1"}
+    assert await versions_ran(client, second) == {"v2"}
+    described = await first.describe()
+    info = described.raw_description.workflow_execution_info.versioning_info
+    assert info.deployment_version.build_id == "v1"
+    assert info.behavior == versioning.DEFAULT_BEHAVIOR.value
+
+
+def test_without_a_build_id_workers_run_unversioned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BUILD_ID", raising=False)
+    assert versioning.deployment_config() is None
+    monkeypatch.setenv("BUILD_ID", "abc123")
+    deployment = versioning.deployment_config()
+    assert deployment is not None
+    assert deployment.version.build_id == "abc123"
+    # The service's name, unless DEPLOYMENT_NAME says otherwise.
+    assert deployment.version.deployment_name == config.DEFAULT_DEPLOYMENT_NAME
