@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import health
 
-from .helpers import free_port, probe
+from .helpers import free_port, probe, wait_until
 
 held = asyncio.Event()
 release = asyncio.Event()
@@ -52,18 +52,26 @@ async def test_readyz_turns_503_while_the_worker_shuts_down(
     probes = health.Health([worker], client, database_url=None)
     port = free_port()
     stop = asyncio.Event()
+
+    async def readyz() -> tuple[int, dict[str, Any]]:
+        # In a thread: the probes answer on this test's own event loop.
+        return await asyncio.to_thread(probe, port, "/readyz")
+
+    async def not_ready() -> bool:
+        return (await readyz())[0] == 503
+
     async with health.probes_at(f"127.0.0.1:{port}", probes):
         runner = asyncio.ensure_future(health.run_until(stop.wait(), [worker], None, probes))
         await client.start_workflow(Holds.run, id=f"holds-{uuid.uuid4()}", task_queue=task_queue)
         await asyncio.wait_for(held.wait(), timeout=30)
-        assert (await asyncio.to_thread(probe, port, "/readyz"))[0] == 200
+        assert (await readyz())[0] == 200
 
         stop.set()
-        status, body = 0, dict[str, Any]()
-        while status != 503:
-            assert not runner.done(), "the worker stopped before its activity finished"
-            status, body = await asyncio.to_thread(probe, port, "/readyz")
-        assert body == {"status": "not ready", "reason": "shutting down"}
-        assert not runner.done()
-        release.set()
+        try:
+            # The held activity keeps the shutdown going for as long as this takes.
+            await wait_until("/readyz says not ready while the worker stops", not_ready, 10)
+            assert (await readyz())[1] == {"status": "not ready", "reason": "shutting down"}
+            assert not runner.done()
+        finally:
+            release.set()
         await asyncio.wait_for(runner, timeout=30)

@@ -1,22 +1,28 @@
-"""Worker versioning on the dev server: a workflow started on version 1 stays there;
-once version 2 is current, new workflows run on version 2 (the PINNED behaviour)."""
+"""Worker versioning on the dev server: a workflow started on version 1 stays there,
+even waiting for version 1's workers to come back; once version 2 is current, new
+workflows run on version 2 (the PINNED behaviour)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.temporal import versioning
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
+from {{ cookiecutter.package_name }}.temporal.worker import (
+    STICKY_QUEUE_TIMEOUT,
+    create_workers,
+    running,
+)
 
-from .helpers import events, handle_histories, result_within, temporal_cli, wait_until
+from .helpers import result_within, temporal_cli, wait_until
 
 
 @workflow.defn(name="tests.versioning.Waits")
@@ -51,15 +57,24 @@ WAITS = WorkflowModule(
 )
 
 
-async def versions_ran(client: Client, handle: WorkflowHandle[Any, Any]) -> set[str]:
+async def ran_on(handle: WorkflowHandle[Any, Any], build_id: str) -> bool:
+    """Whether a workflow task of the workflow has completed on ``build_id``."""
+    return build_id in await versions_ran(handle)
+
+
+async def versions_ran(handle: WorkflowHandle[Any, Any]) -> set[str]:
     """The build ids of the workers that completed the workflow's tasks."""
-    completed = events(
-        await handle_histories(client, handle), EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    )
+    history = await handle.fetch_history()
+    completed = [
+        event
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
     attributes = [event.workflow_task_completed_event_attributes for event in completed]
     return {a.deployment_version.build_id for a in attributes}
 
 
+@pytest.mark.slow  # it waits out a sticky queue to see a pinned workflow not move
 async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_current(
     client: Client, task_queue: str
 ) -> None:
@@ -80,23 +95,31 @@ async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_cur
         )
         return running(workers)
 
-    async with workers_of("v1"):
-        await wait_until("version 1 is current", lambda: make_current("v1"))
-        first = await client.start_workflow(
-            Waits.run, id=f"v1-{uuid.uuid4()}", task_queue=task_queue
-        )
-        async with workers_of("v2"):
+    async with workers_of("v2"):
+        async with workers_of("v1"):
+            await wait_until("version 1 is current", lambda: make_current("v1"))
+            first = await client.start_workflow(
+                Waits.run, id=f"v1-{uuid.uuid4()}", task_queue=task_queue
+            )
+            await wait_until("the first runs on version 1", lambda: ran_on(first, "v1"))
             await wait_until("version 2 is current", lambda: make_current("v2"))
             second = await client.start_workflow(
                 Waits.run, id=f"v2-{uuid.uuid4()}", task_queue=task_queue
             )
-            for handle in (first, second):
-                await handle.signal(Waits.release)
-                assert await result_within(handle) == "done"
+        # Version 1's workers are gone; both workflows get a signal to finish.
+        for handle in (first, second):
+            await handle.signal(Waits.release)
+        assert await result_within(second) == "done"
+        # Long enough for version 1's sticky queue to give up its task: a workflow
+        # that could move (AUTO_UPGRADE) would now finish on version 2. Pinned, it waits.
+        await asyncio.sleep(STICKY_QUEUE_TIMEOUT.total_seconds() + 2)
+        assert (await first.describe()).status == WorkflowExecutionStatus.RUNNING
+        async with workers_of("v1"):
+            assert await result_within(first) == "done"
 
-    # Tasks after the deploy (the signal) still ran on version 1 for the first.
-    assert await versions_ran(client, first) == {"v1"}
-    assert await versions_ran(client, second) == {"v2"}
+    # Every task of the first ran on version 1, the one it started on.
+    assert await versions_ran(first) == {"v1"}
+    assert await versions_ran(second) == {"v2"}
     described = await first.describe()
     info = described.raw_description.workflow_execution_info.versioning_info
     assert info.deployment_version.build_id == "v1"
