@@ -62,14 +62,17 @@ def variant(id: str, answers: dict[str, str], *, suite: str = "", **derived: str
 # Which baked tests run, as a `make test` option; every bake runs ruff and mypy --strict.
 # All of them run on the defaults and on the longest names, where a name could break
 # a limit. The fault, long and multi-process tests drive the same code under the same
-# names as the rule tests, so a variant whose names hold no new edge leaves them out
-# (QUICK_SUITE), and one whose change is only in its names runs the tests where names
-# show: the types the server knows, the payloads by type name, the command line, and
-# progress with its Web UI summaries (NAMES_SUITE). This keeps the template's suite
+# names as the rule tests, so a variant whose change is only in its names runs the
+# tests where names show: the types the server knows, the payloads by type name, the
+# command line, progress with its Web UI summaries, the module's own tests and the
+# replay of its recorded histories, whose names and payloads are rendered per bake
+# (NAMES_SUITE). A changed record leaves out only the fault, long and multi-process
+# tests (QUICK_SUITE, in test_make_it_yours.py). This keeps the template's suite
 # within 5 minutes on 2 cores.
 QUICK_SUITE = 'PYTEST_ARGS=-m "not faults and not slow and not processes"'
+NAMES_TESTS = ["rule1_naming", "rule5_6_payloads", "cli", "progress", "replay"]
 NAMES_SUITE = "PYTEST_ARGS=" + " ".join(
-    f"tests/test_{name}.py" for name in ("rule1_naming", "rule5_6_payloads", "cli", "progress")
+    [*(f"tests/test_{name}.py" for name in NAMES_TESTS), "tests/modules"]
 )
 
 
@@ -86,7 +89,7 @@ VARIANTS = [
         workflow_module="podcast_episode",
         task_queue="podcast-transcriber.podcast-episode",
         table_name="podcast_episodes",
-        suite=QUICK_SUITE,
+        suite=NAMES_SUITE,
     ),
     variant(
         "explicit-names",
