@@ -78,3 +78,22 @@ def test_an_unknown_log_format_is_refused_by_name(
     monkeypatch.setenv("LOG_FORMAT", "yaml")
     assert cli.run_command(["init-db"]) == 2
     assert "LOG_FORMAT='yaml' is invalid: must be one of text, json" in capsys.readouterr().err
+
+
+def test_a_text_line_ends_with_its_workflow_in_brackets() -> None:
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs.configure_logging("INFO", "text", stream=buffer)
+    try:
+        details = {"workflow_id": "wf-1", "run_id": "r-1", "activity_type": "X.upsert"}
+        logging.getLogger("test").info("upserted %d", 3, extra={"temporal_activity": details})
+        logging.getLogger("test").info("no workflow here")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        workflow.logger.workflow_info_on_message = True
+        activity.logger.activity_info_on_message = True
+    first, second = buffer.getvalue().splitlines()
+    assert first.endswith(" INFO test: upserted 3 [X.upsert, wf-1]")
+    assert second.endswith(" INFO test: no workflow here")

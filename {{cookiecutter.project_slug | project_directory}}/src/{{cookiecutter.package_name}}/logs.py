@@ -1,10 +1,10 @@
 """Log lines: short and readable on a terminal, one line each in files, or one JSON
 object each with ``LOG_FORMAT=json``, for a log pipeline to index.
 
-A JSON line carries the workflow id, run id and activity type where the line was
-logged inside a workflow or an activity: the SDK's ``workflow.logger`` and
-``activity.logger`` attach them to each record, and :class:`JsonFormatter` lifts them
-into fields of their own.
+The SDK's ``workflow.logger`` and ``activity.logger`` attach the workflow id, run id
+and activity type to each record they log. A JSON line gets them as fields of their
+own (:class:`JsonFormatter`); a text line ends with the workflow id in brackets
+(:class:`TemporalContext`) instead of the SDK's whole dictionary.
 """
 
 from __future__ import annotations
@@ -57,6 +57,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class TemporalContext(logging.Filter):
+    """Adds ``context``: " [<workflow id>]" (and the activity type) for a line logged
+    inside a workflow or an activity, "" for any other."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        details = getattr(record, "temporal_activity", None) or getattr(
+            record, "temporal_workflow", None
+        )
+        record.context = ""
+        if isinstance(details, dict) and details.get("workflow_id"):
+            where = [str(details["workflow_id"])]
+            if details.get("activity_type"):
+                where.insert(0, str(details["activity_type"]))
+            record.context = f" [{', '.join(where)}]"
+        return True
+
+
+def plain_sdk_messages() -> None:
+    """Stop the SDK's loggers appending their context dictionary to every message:
+    the formatters here show it, as fields or as a short suffix."""
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+
+
 class ShortLoggerName(logging.Filter):
     """Adds ``short_name``: the logger's last part ("worker" for ...temporal.worker)."""
 
@@ -69,16 +93,15 @@ def terminal_log_handler(console: Console) -> logging.Handler:
     """Time, level, short logger name and message, wrapped to the window's width, and
     printed above the progress bar, which draws on the same console."""
     handler = RichHandler(console=console, show_path=False, log_time_format="%H:%M:%S")
-    handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter("%(short_name)s: %(message)s%(context)s"))
     handler.addFilter(ShortLoggerName())
+    handler.addFilter(TemporalContext())
     return handler
 
 
 def json_handler(stream: TextIO) -> logging.Handler:
-    """A handler of JSON lines. The SDK's loggers also append their context to the
-    message text, for text logs; in JSON it has fields of its own, so that stops."""
-    workflow.logger.workflow_info_on_message = False
-    activity.logger.activity_info_on_message = False
+    """A handler of JSON lines."""
+    plain_sdk_messages()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     return handler
@@ -88,6 +111,7 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
     """JSON lines with ``log_format="json"``; otherwise short lines on a terminal and,
     elsewhere (files, CI), full timestamps, one line each."""
     stream = stream or sys.stderr
+    plain_sdk_messages()
     handler: logging.Handler
     if log_format == "json":
         handler = json_handler(stream)
@@ -95,5 +119,7 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
         handler = terminal_log_handler(stderr_console())
     else:
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        line = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
+        handler.setFormatter(logging.Formatter(line))
+        handler.addFilter(TemporalContext())
     logging.basicConfig(level=level, handlers=[handler], force=True)
