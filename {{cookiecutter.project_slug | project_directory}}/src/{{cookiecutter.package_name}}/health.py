@@ -50,15 +50,19 @@ class Health:
                 return False, f"the worker for {worker.task_queue} is not running"
         try:
             timeout = timedelta(seconds=CHECK_TIMEOUT_SECONDS)
-            await self.client.service_client.check_health(timeout=timeout)
+            serving = await self.client.service_client.check_health(timeout=timeout)
         except Exception as error:  # any failure to answer means not ready
             return False, f"Temporal does not answer: {first_line(error)}"
-        if self.database_url:
-            try:
-                await asyncio.wait_for(self.ping_database(), CHECK_TIMEOUT_SECONDS)
-            except (psycopg.Error, OSError, TimeoutError) as error:
-                where = redact_url(self.database_url)
-                return False, f"PostgreSQL at {where} does not answer: {first_line(error)}"
+        if not serving:
+            return False, "Temporal answers but its frontend is not serving"
+        if not self.database_url:
+            return True, "polling, and Temporal answers"
+        try:
+            await asyncio.wait_for(self.ping_database(), CHECK_TIMEOUT_SECONDS)
+        # asyncio's TimeoutError is the built-in one only from Python 3.11.
+        except (psycopg.Error, OSError, asyncio.TimeoutError) as error:
+            where = redact_url(self.database_url)
+            return False, f"PostgreSQL at {where} does not answer: {first_line(error)}"
         return True, "polling, and Temporal and PostgreSQL answer"
 
     async def ping_database(self) -> None:
