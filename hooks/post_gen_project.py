@@ -77,11 +77,8 @@ def cruft_state(answers: dict[str, Any], template_dir: str) -> dict[str, Any]:
     The template is recorded as a URL or an absolute path, so that ``cruft update`` and
     the ``workflow/`` sub-template find it again from anywhere.
     """
-    template = str(answers.get("_template", ""))
-    if is_repo_url(expand_abbreviations(template, BUILTIN_ABBREVIATIONS)):
-        template = expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
-    else:
-        template = template_dir
+    given = expand_abbreviations(str(answers.get("_template", "")), BUILTIN_ABBREVIATIONS)
+    template = given if is_repo_url(given) else template_dir
     context = {k: v for k, v in answers.items() if k not in MACHINE_ENTRIES}
     context["_template"] = template
     return {

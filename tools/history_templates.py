@@ -16,6 +16,7 @@ import base64
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,45 +40,37 @@ def decoded(payload: dict[str, Any]) -> Any:
     return json.loads(base64.b64decode(payload["data"]))
 
 
-def mark_example_payloads(node: Any, example: Any) -> None:
-    """Put EXAMPLE_MARK in place of every payload whose data is the example input."""
+def payloads(node: Any) -> Iterator[dict[str, Any]]:
+    """Every payload in a history's JSON: an object with ``metadata`` and ``data``."""
     if isinstance(node, dict):
-        if "metadata" in node and "data" in node and decoded(node) == example:
-            node["data"] = EXAMPLE_MARK
+        if "metadata" in node and "data" in node:
+            yield node
         for value in node.values():
-            mark_example_payloads(value, example)
+            yield from payloads(value)
     elif isinstance(node, list):
         for value in node:
-            mark_example_payloads(value, example)
+            yield from payloads(value)
 
 
-def story_left(node: Any) -> list[str]:
-    """Payloads that still tell the defaults' story after marking."""
-    found = []
-    if isinstance(node, dict):
-        if "metadata" in node and node.get("data") not in (None, EXAMPLE_MARK):
-            text = base64.b64decode(node["data"]).decode("utf-8", "replace")
-            found += [text] if STORY.search(text) else []
-        for value in node.values():
-            found += story_left(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += story_left(value)
-    return found
+def story_told(payload: dict[str, Any]) -> bool:
+    text = base64.b64decode(payload["data"]).decode("utf-8", "replace")
+    return STORY.search(text) is not None
 
 
 def template_of(history: dict[str, Any], example: Any) -> str:
     started = history["events"][0]["workflowExecutionStartedEventAttributes"]
-    mark_example_payloads(history, example)
-    left = story_left(history)
-    if left:
-        sys.exit(f"payloads still tell the defaults' story: {left}")
+    for payload in payloads(history):
+        if decoded(payload) == example:
+            payload["data"] = EXAMPLE_MARK
+        elif story_told(payload):
+            sys.exit(f"a payload still tells the defaults' story: {payload}")
     text = json.dumps(history, indent=2) + "\n"
     text = text.replace(started["identity"], RECORDER).replace(EXAMPLE_MARK, EXAMPLE_PAYLOAD)
     for name, variable in NAMES:
         text = text.replace(name, variable)
-    if STORY.search(text.replace("{{cookiecutter.workflow_module}}", "")):
-        sys.exit(f"a name was left: {STORY.search(text)}")
+    left = STORY.search(text.replace("{{cookiecutter.workflow_module}}", ""))
+    if left:
+        sys.exit(f"a name was left: {left[0]!r}")
     return text
 
 

@@ -1,7 +1,8 @@
 """Jinja extensions of the ``workflow/`` sub-template, named in its cookiecutter.json.
 
 ``service('name')`` reads an answer the service was baked with from its ``.cruft.json``,
-so the person adding a workflow types only the new names. The filters and the sandbox
+so the person adding a workflow types only the new names. The hooks import this module
+too, for the service's answers and the list of a module's files. The filters and the sandbox
 are the main template's own, loaded from ``../local_extensions.py`` under another
 module name: both templates may run in one process, and each must find its own.
 """
@@ -21,6 +22,19 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 SERVICE_FILE = ".cruft.json"
+
+
+def module_files(package: str, module: str) -> list[str]:
+    """The paths, relative to a service's root, that belong to one workflow module:
+    what the pre-generation hook refuses to overwrite and the post-generation hook moves."""
+    return [
+        f"src/{package}/{module}",
+        f"examples/{module}.json",
+        f"examples/{module}_large.json",
+        f"tests/modules/test_{module}.py",
+        f"tests/histories/{module}-small.json",
+        f"tests/histories/{module}-fan-out.json",
+    ]
 
 
 def _main_template_extensions() -> ModuleType:

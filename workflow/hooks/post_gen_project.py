@@ -16,22 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-# The only place Jinja touches this file: the answers as JSON data, never as code.
+# The only places Jinja touches this file: the answers as JSON data, never as code, and
+# this sub-template's folder, in a JSON list so that the path's closing quote never
+# meets the literal's own.
 CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
+SUBTEMPLATE_DIR_JSON = r"""[{{ template_directory() | tojson }}]"""
 
 REGISTRY_LIST = re.compile(r"^WORKFLOW_MODULES = \[\n(?:.*\n)*?(?=\]\n)", re.M)
-
-
-def module_files(package: str, module: str) -> list[str]:
-    """The paths, relative to a service's root, that belong to one workflow module."""
-    return [
-        f"src/{package}/{module}",
-        f"examples/{module}.json",
-        f"examples/{module}_large.json",
-        f"tests/modules/test_{module}.py",
-        f"tests/histories/{module}-small.json",
-        f"tests/histories/{module}-fan-out.json",
-    ]
 
 
 def move_into(service: Path, baked: Path, paths: list[str]) -> None:
@@ -57,6 +48,9 @@ def register(registry: Path, dotted: str) -> None:
 
 def main() -> None:
     context = json.loads(CONTEXT_JSON)
+    sys.path.insert(0, json.loads(SUBTEMPLATE_DIR_JSON)[0])
+    from workflow_extensions import module_files
+
     staging = Path.cwd()
     service = Path(context["_output_dir"])
     [baked] = [path for path in staging.iterdir() if path.is_dir()]

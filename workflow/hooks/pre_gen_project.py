@@ -49,8 +49,9 @@ def listed_modules(registry: Path) -> list[str]:
     raise ValueError(f"{registry} has no WORKFLOW_MODULES list of module names")
 
 
-def clashes(service: Path, answers: dict[str, str]) -> list[str]:
-    """One error line for each new name the service already uses."""
+def clashes(service: Path, answers: dict[str, str], own_files: list[str]) -> list[str]:
+    """One error line for each new name the service already uses, and each of the new
+    module's files (``own_files``, relative to the service) that already exists."""
     package, module = answers["package_name"], answers["workflow_module"]
     workflow_type = f"{answers['workflow_name']}Workflow"
     source = service / "src" / package
@@ -59,8 +60,8 @@ def clashes(service: Path, answers: dict[str, str]) -> list[str]:
     except (OSError, SyntaxError, ValueError) as error:
         return [f"ERROR: cannot read the service's registry: {error}"]
     lines = []
-    if f"{package}.{module}" in listed or (source / module).exists():
-        lines.append(f"ERROR: workflow_module={module!r} clashes: src/{package}/{module} exists")
+    if f"{package}.{module}" in listed:
+        lines.append(f"ERROR: workflow_module={module!r} clashes: the registry lists it")
     for dotted in listed:
         folder = service / "src" / Path(*dotted.split("."))
         if assigned(folder / "workflow_interface.py", "WORKFLOW_TYPE") == workflow_type:
@@ -73,8 +74,6 @@ def clashes(service: Path, answers: dict[str, str]) -> list[str]:
                 f"ERROR: table_name={answers['table_name']!r} clashes: {dotted} already "
                 "upserts into it"
             )
-    own_files = [f"examples/{module}.json", f"tests/modules/test_{module}.py"]
-    own_files += [f"tests/histories/{module}-{case}.json" for case in ("small", "fan-out")]
     for path in own_files:
         if (service / path).exists():
             lines.append(f"ERROR: workflow_module={module!r} clashes: {path} exists")
@@ -95,12 +94,13 @@ def main() -> None:
     service = Path(context["_output_dir"])
     subtemplate = Path(json.loads(SUBTEMPLATE_DIR_JSON)[0])
     sys.path.insert(0, str(subtemplate))
-    from workflow_extensions import service_answers
+    from workflow_extensions import module_files, service_answers
 
     baked = service_answers(service)
     answers = {name: str(baked[name]) for name in SERVICE_ANSWERS if name in baked}
     answers |= {name: str(context[name]) for name in NEW_ANSWERS}
-    lines = clashes(service, answers)
+    own_files = module_files(answers["package_name"], answers["workflow_module"])
+    lines = clashes(service, answers, own_files)
     for line in lines:
         print(line, file=sys.stderr)
     if lines or not bake_module(subtemplate.parent, answers):
