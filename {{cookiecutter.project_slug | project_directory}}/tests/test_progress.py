@@ -4,32 +4,62 @@ and the same story in the Web UI (summaries and current details)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import uuid
 
 from rich.console import Console
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import logs
 from {{ cookiecutter.package_name }}.progress import LINE_EVERY_SECONDS, LiveBar, PlainLines
 from {{ cookiecutter.package_name }}.temporal import runs
+from {{ cookiecutter.package_name }}.temporal.fanout import job_size
+from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX, running
 
-from .helpers import events, result_within, serving
-from .module_under_test import Job, Workflow
+from .helpers import events, result_within, serving, wait_until
+from .module_under_test import NAME, WORKFLOWS, Job, Workflow
 
-# Ten children of 300 items, each in 30 batches of 10: a run in children, as the
-# guide's million is, small enough for a test and long enough to watch.
+# Three children of 20 items, each in two batches of 10, and two children to a run of
+# the parent: a run in children that continues as new, as the guide's million does.
 IN_CHILDREN: Job = {
-    "key_range": {"first": 1, "count": 3_000},
+    "key_range": {"first": 1, "count": 60},
     "batch_size": 10,
-    "max_activities_per_run": 30,
+    "max_activities_per_run": 2,
 }
-CHILD_SIZE = 300
+TOTAL, BATCH, CHILD_SIZE = 60, 10, 20
+# How long one step may take: a batch let go, its count seen. Milliseconds when it works;
+# a count that never moves (no running children listed) fails here instead of hanging.
+STEP_TIMEOUT = 15.0
+
+
+class PacedUpserts:
+    """The module's upsert activity under its real name, each batch held until the test
+    lets it go, so the test and not the machine's speed decides when counts move.
+
+    It writes nothing: progress counts what the batches return, not rows.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: asyncio.Queue[asyncio.Event] = asyncio.Queue()
+
+    @activity.defn(name=f"{NAME}Activities.upsert")
+    async def upsert(self, batch: Job) -> int:
+        go = asyncio.Event()
+        self.waiting.put_nowait(go)
+        await go.wait()
+        return job_size(batch)
+
+    async def let_one_batch_go(self) -> None:
+        go = await asyncio.wait_for(self.waiting.get(), timeout=STEP_TIMEOUT)
+        go.set()
 
 
 class FakeClock:
@@ -108,29 +138,45 @@ def test_a_pipe_gets_a_line_every_30_seconds_when_the_tenths_are_slow() -> None:
 
 
 async def test_progress_moves_with_every_batch_not_every_child(
-    client: Client, database_url: str, task_queue: str
+    client: Client, task_queue: str
 ) -> None:
+    paced = PacedUpserts()
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[paced.upsert],
+        workflow_runner=SANDBOX,
+        # One batch at a time: each is held only while the test reads the count before it.
+        max_concurrent_activities=1,
+    )
+    workflow_id = f"progress-{uuid.uuid4()}"
     seen: list[int] = []
-    async with serving(client, database_url, task_queue):
+
+    async def count_is(expected: int) -> bool:
+        try:
+            progress = await runs.read_progress(client, workflow_id)
+        except RPCError:  # not started yet, or between two runs of the parent
+            return False
+        assert progress["total"] == TOTAL
+        seen.append(progress["done"])
+        assert progress["done"] <= expected, f"more counted than let go: {seen}"
+        return progress["done"] == expected
+
+    async with running([worker]):
         handle = await client.start_workflow(
-            Workflow.run, IN_CHILDREN, id=f"progress-{uuid.uuid4()}", task_queue=task_queue
+            Workflow.run, IN_CHILDREN, id=workflow_id, task_queue=task_queue
         )
-        result = asyncio.ensure_future(result_within(handle))
-        while not result.done():
-            try:
-                progress = await runs.read_progress(client, handle.id)
-            except RPCError:  # not started yet, or between runs
-                pass
-            else:
-                assert progress["total"] == 3_000
-                assert 0 <= progress["done"] <= 3_000
-                seen.append(progress["done"])
-            await asyncio.wait({result}, timeout=0.02)
-        assert (await result)["upserted"] == 3_000
-    distinct = set(seen)
-    assert len(distinct) >= 10, f"progress seen only as {sorted(distinct)}"
+        for done in range(BATCH, TOTAL + 1, BATCH):
+            await paced.let_one_batch_go()
+            step = f"progress at {done} of {TOTAL} items once {done // BATCH} batches are let go"
+            await wait_until(step, functools.partial(count_is, done), STEP_TIMEOUT)
+        assert (await result_within(handle))["upserted"] == TOTAL
+        final = await runs.read_progress(client, workflow_id)
+    assert final == {"done": TOTAL, "total": TOTAL, "children": []}
+    assert seen == sorted(seen), f"progress went backwards: {seen}"
     # Between whole children: counts that only the running children's batches give.
-    assert any(done % CHILD_SIZE for done in distinct), sorted(distinct)
+    assert [done for done in seen if done % CHILD_SIZE], seen
 
 
 async def test_the_web_ui_tells_the_same_story(
