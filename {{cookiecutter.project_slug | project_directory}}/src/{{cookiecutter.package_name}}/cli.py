@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -326,6 +327,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and run the command; return the exit status."""
     args = build_parser().parse_args(argv)
+    # Each line as it is printed, also into a pipe or a file (`make dev | tee`, a log
+    # collector, the tests): block buffering would hold dev's "Workflow:" link back.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         log_format = config.log_format()
     except ValueError as error:
