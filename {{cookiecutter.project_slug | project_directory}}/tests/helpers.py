@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -180,6 +180,39 @@ def expect_every_row_once(database_url: str, total: int) -> None:
     with psycopg.connect(database_url) as conn:
         counted = conn.execute(query).fetchone()
     assert counted == (total, total), f"(rows, distinct rows) = {counted}, expected {total}"
+
+
+@contextmanager
+def row_held(database_url: str, number: int) -> Iterator[None]:
+    """Record ``number`` inserted by a transaction left open for the block.
+
+    The batch that upserts the same record waits for that transaction, whatever its
+    ON CONFLICT clause, so a job that holds the record cannot finish while the block
+    runs, however fast the machine. The transaction then rolls back and the batch
+    writes the row; a database stopped meanwhile ends the wait sooner.
+    """
+    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(MODULE.table),
+        sql.SQL(", ").join(map(sql.Identifier, FIELDS)),
+        sql.SQL(", ").join(map(sql.Placeholder, FIELDS)),
+    )
+    conn = psycopg.connect(database_url)
+    try:
+        conn.execute(insert, Record.numbered(number).to_dict())
+        yield
+    finally:
+        with suppress(psycopg.OperationalError):  # the server went away, and the lock with it
+            conn.close()  # without a commit: the insert is rolled back
+
+
+@contextmanager
+def table_locked(database_url: str) -> Iterator[None]:
+    """The module's table locked against writes for the block: every upsert waits."""
+    lock = sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(MODULE.table))
+    with psycopg.connect(database_url) as conn:
+        conn.execute(lock)
+        yield
+        conn.rollback()
 
 
 # -- histories ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .helpers import (
     probe,
     result_within,
     row_count,
+    row_held,
     service_env,
     wait_until,
 )
@@ -55,6 +56,11 @@ LARGE_INPUT: dict[str, Any] = {
     "max_activities_per_run": 100,
 }
 FAULT_RESULT_TIMEOUT = 180
+
+
+def last_number(job: dict[str, Any]) -> int:
+    """The number of the job's last record: held (helpers.row_held), the job cannot end."""
+    return int(job["key_range"]["first"] + job["key_range"]["count"] - 1)
 
 
 class Service:
@@ -83,7 +89,11 @@ async def test_worker_killed_mid_run_another_worker_finishes(
 ) -> None:
     service = Service(own_temporal, own_postgres)
     job = LARGE_INPUT
-    with background(service.worker(), service.env) as first:
+    # Held until the worker is dead: it dies mid-run, however fast it is.
+    with (
+        row_held(own_postgres.url, last_number(job)),
+        background(service.worker(), service.env) as first,
+    ):
         handle = await start_and_wait_for_rows(own_client, service, job, 2000)
         first.kill()  # SIGKILL: no shutdown, activities in flight are simply lost
         first.wait()
@@ -93,8 +103,13 @@ async def test_worker_killed_mid_run_another_worker_finishes(
     expect_every_row_once(own_postgres.url, job_size(job))
     # Attempts lost with the killed worker timed out and ran again on the new one.
     assert max(activity_attempts(await handle_histories(own_client, handle))) >= 2
-    running = await own_client.count_workflows("ExecutionStatus = 'Running'")
-    assert running.count == 0
+
+    # Visibility, which the count reads, catches up with the closed runs a moment later.
+    async def none_running() -> bool:
+        running = await own_client.count_workflows("ExecutionStatus = 'Running'")
+        return running.count == 0
+
+    await wait_until("no run of the job left running", none_running, 30)
 
 
 async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
@@ -105,13 +120,18 @@ async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
     env = service.env | {"HEALTH_ADDRESS": f"127.0.0.1:{port}"}
     with background(service.worker(), env) as worker:
         await wait_until("/readyz says ready", lambda: probe(port, "/readyz")[0] == 200)
-        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
-        own_postgres.stop()
+        # Held until the database stops, which ends the hold: it stops mid-run.
+        with row_held(own_postgres.url, last_number(MEDIUM_INPUT)):
+            handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
+            own_postgres.stop()
+
         # The readiness probe tells, while the process lives on.
-        await wait_until("/readyz says not ready", lambda: probe(port, "/readyz")[0] == 503)
-        status, body = probe(port, "/readyz")
-        assert (status, body["status"]) == (503, "not ready")
-        assert body["reason"].startswith("PostgreSQL at ")
+        def says_postgresql_is_away() -> bool:
+            status, body = probe(port, "/readyz")
+            return status == 503 and body["reason"].startswith("PostgreSQL at ")
+
+        await wait_until("/readyz says PostgreSQL is away", says_postgresql_is_away)
+        assert probe(port, "/readyz")[1]["status"] == "not ready"
         assert probe(port, "/healthz") == (200, {"status": "up", "reason": "the process runs"})
         # Longer than an activity waits to borrow a connection: attempts fail, and retry.
         await asyncio.sleep(POOL_TIMEOUT + 2)
@@ -133,10 +153,12 @@ async def test_temporal_restarted_mid_run_the_worker_reconnects(
 ) -> None:
     service = Service(own_temporal, own_postgres)
     with background(service.worker(), service.env) as worker:
-        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
-        own_temporal.stop()
-        await asyncio.sleep(1)
-        own_temporal.start()
+        # Held until the server is back: it restarts mid-run.
+        with row_held(own_postgres.url, last_number(MEDIUM_INPUT)):
+            handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
+            own_temporal.stop()
+            await asyncio.sleep(1)
+            own_temporal.start()
         client = await new_client(target_host=own_temporal.address)
         result = await result_within(client.get_workflow_handle(handle.id), FAULT_RESULT_TIMEOUT)
         assert worker.poll() is None, "the worker rode out the restart"
@@ -149,12 +171,15 @@ async def test_sigterm_lets_the_worker_stop_cleanly_mid_run(
 ) -> None:
     service = Service(own_temporal, own_postgres)
     total = job_size(MEDIUM_INPUT)
-    with background(service.worker(), service.env) as first:
-        handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
-        first.send_signal(signal.SIGTERM)
-        # Activities in flight finish or are handed back within the graceful timeout.
-        assert first.wait(timeout=30) == 0
-    assert 0 < row_count(own_postgres.url) < total, "stopped mid-run"
+    # Held until the worker has stopped: it stops mid-run, and the batch waiting on the
+    # held record is one it must hand back when its graceful shutdown runs out.
+    with row_held(own_postgres.url, last_number(MEDIUM_INPUT)):
+        with background(service.worker(), service.env) as first:
+            handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
+            first.send_signal(signal.SIGTERM)
+            # Activities in flight finish or are handed back within the graceful timeout.
+            assert first.wait(timeout=30) == 0
+        assert 0 < row_count(own_postgres.url) < total, "stopped mid-run"
     with background(service.worker(), service.env):
         result = await result_within(handle, FAULT_RESULT_TIMEOUT)
     assert result["upserted"] == total

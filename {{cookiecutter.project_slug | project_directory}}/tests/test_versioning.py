@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1.task_queue_pb2 import ROUTING_CONFIG_UPDATE_STATE_COMPLETED
+from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from {{ cookiecutter.package_name }} import config
@@ -86,6 +88,17 @@ async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_cur
         args = ["worker", "deployment", "set-current-version", "--deployment-name", name]
         return temporal_cli(address, *args, "--build-id", build_id, "--yes").returncode == 0
 
+    async def routes_to(build_id: str) -> bool:
+        # The server tells the task queues after it accepts the change; until they all
+        # know, a new workflow may still start on the version before.
+        request = DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+        response = await client.workflow_service.describe_worker_deployment(request)
+        info = response.worker_deployment_info
+        return (
+            info.routing_config.current_deployment_version.build_id == build_id
+            and info.routing_config_update_state == ROUTING_CONFIG_UPDATE_STATE_COMPLETED
+        )
+
     def workers_of(build_id: str) -> Any:
         deployment = versioning.deployment_config(build_id, name)
         assert deployment is not None
@@ -98,11 +111,13 @@ async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_cur
     async with workers_of("v2"):
         async with workers_of("v1"):
             await wait_until("version 1 is current", lambda: make_current("v1"))
+            await wait_until("the task queue routes to version 1", lambda: routes_to("v1"))
             first = await client.start_workflow(
                 Waits.run, id=f"v1-{uuid.uuid4()}", task_queue=task_queue
             )
             await wait_until("the first runs on version 1", lambda: ran_on(first, "v1"))
             await wait_until("version 2 is current", lambda: make_current("v2"))
+            await wait_until("the task queue routes to version 2", lambda: routes_to("v2"))
             second = await client.start_workflow(
                 Waits.run, id=f"v2-{uuid.uuid4()}", task_queue=task_queue
             )
