@@ -14,15 +14,15 @@ import pytest
 from helpers import Cookies, bake_ok, make
 
 WORKFLOW = Path("src/kardashian_tracker/kardashian/workflow.py")
-# The line of the workflow's run() that hands the job to the fan-out.
-FAN_OUT_CALL = "        return await self.fan_out(\n"
+# The first line of the workflow's run(): the comment on its first step.
+RUN_BEGINS = "        # 1. Refuse a job whose values are wrong, before any activity runs.\n"
 NON_DETERMINISTIC = {
     # A timer the recorded runs never started.
     "timer": "        await workflow.sleep(0.01)\n",
     # An activity the recorded runs never scheduled, ahead of the others.
     "extra activity": (
         "        await workflow.execute_activity_method(\n"
-        "            KardashianActivities.upsert, {'records': []}, **ACTIVITY_OPTIONS\n"
+        "            KardashianActivities.upsert, {'records': []}, **UPSERT_OPTIONS\n"
         "        )\n"
     ),
 }
@@ -37,17 +37,11 @@ def replay_tests(project: Path, venv: Path) -> subprocess.CompletedProcess[str]:
 
 
 def edit_run(project: Path, inserted: str) -> None:
-    """Insert lines at the start of the workflow's run(), before the fan-out."""
+    """Insert lines at the start of the workflow's run(), before its first step."""
     path = project / WORKFLOW
     code = path.read_text(encoding="utf-8")
-    assert code.count(FAN_OUT_CALL) == 1
-    code = code.replace(FAN_OUT_CALL, inserted + FAN_OUT_CALL)
-    if "ACTIVITY_OPTIONS" in inserted:
-        code = code.replace(
-            "from kardashian_tracker.temporal.retry import PermanentError",
-            "from kardashian_tracker.temporal.retry import ACTIVITY_OPTIONS, PermanentError",
-        )
-    path.write_text(code, encoding="utf-8")
+    assert code.count(RUN_BEGINS) == 1
+    path.write_text(code.replace(RUN_BEGINS, inserted + RUN_BEGINS), encoding="utf-8")
 
 
 @pytest.fixture

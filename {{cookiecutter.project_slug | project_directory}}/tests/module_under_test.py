@@ -19,6 +19,9 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
     {{ cookiecutter.workflow_name }}ActivitiesImpl as ActivitiesImpl,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
+    UPSERT_OPTIONS,
+)
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
     {{ cookiecutter.workflow_name }}Activities as Activities,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow_interface import (
@@ -36,6 +39,7 @@ __all__ = [
     "KEY",
     "MODULE",
     "NAME",
+    "UPSERT_OPTIONS",
     "WORKFLOWS",
     "Activities",
     "ActivitiesImpl",

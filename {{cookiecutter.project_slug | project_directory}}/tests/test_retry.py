@@ -1,4 +1,4 @@
-"""The default retry policy: a PermanentError fails at once, anything else is retried."""
+"""The upsert's retry policy: a PermanentError fails at once, anything else is retried."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }} import db
 from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.temporal.retry import ACTIVITY_OPTIONS
 
 from .helpers import (
     activity_attempts,
@@ -26,7 +25,7 @@ from .helpers import (
     stored,
     wait_until,
 )
-from .module_under_test import KEY, MODULE, ActivitiesImpl, Job, Workflow
+from .module_under_test import KEY, MODULE, UPSERT_OPTIONS, ActivitiesImpl, Job, Workflow
 
 
 async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
@@ -82,5 +81,5 @@ def test_an_attempt_outlasts_its_wait_for_a_connection() -> None:
 
     Otherwise every attempt on a slow-to-connect database would time out, and retry, for ever.
     """
-    attempt = ACTIVITY_OPTIONS["start_to_close_timeout"].total_seconds()
+    attempt = UPSERT_OPTIONS["start_to_close_timeout"].total_seconds()
     assert attempt >= max(db.POOL_TIMEOUT, db.CONNECT_TIMEOUT) + 1

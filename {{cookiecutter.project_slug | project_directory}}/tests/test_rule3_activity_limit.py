@@ -14,7 +14,12 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
-from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, PROGRESS_QUERY, job_size
+from {{ cookiecutter.package_name }}.temporal.fanout import (
+    BATCH_SIZE,
+    MAX_BATCHES_IN_FLIGHT,
+    PROGRESS_QUERY,
+    job_size,
+)
 
 from .helpers import (
     LARGE_EXAMPLE,
@@ -45,6 +50,24 @@ def numbered(count: int, limit: int, batch_size: int = 1) -> dict[str, Any]:
 def scheduled_per_run(history: WorkflowHistory) -> int:
     """Activities and child workflows this one run scheduled."""
     return len(events([history], SCHEDULED)) + len(events([history], CHILD_INITIATED))
+
+
+def most_in_flight(history: WorkflowHistory) -> int:
+    """The most activities this run had scheduled and not yet seen finish at one time."""
+    finished = {
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    }
+    running = most = 0
+    for event in history.events:
+        if event.event_type == SCHEDULED:
+            running += 1
+            most = max(most, running)
+        elif event.event_type in finished:
+            running -= 1
+    return most
 
 
 def is_child(history: WorkflowHistory) -> bool:
@@ -117,6 +140,9 @@ async def test_past_1000_activities_the_default_limit_fans_out(
     children = [h for h in histories if is_child(h)]
     assert sorted(len(events([c], SCHEDULED)) for c in children) == [1, GUIDE_LIMIT]
     assert all(scheduled_per_run(h) <= GUIDE_LIMIT for h in histories)
+    # A run's thousand batches go out a hundred at a time (temporal/fanout.py says why).
+    assert MAX_BATCHES_IN_FLIGHT == 100
+    assert max(most_in_flight(child) for child in children) == MAX_BATCHES_IN_FLIGHT
     expect_every_row_once(database_url, GUIDE_LIMIT + 1)
 
 

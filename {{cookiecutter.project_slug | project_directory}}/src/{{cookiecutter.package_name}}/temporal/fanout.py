@@ -8,20 +8,21 @@ a bigger one fans out into child workflows of the same type, each a slice that
 fits in one run, and continues as new when it has started a run's worth of
 children or the server suggests it. The ``progress`` query counts items done.
 
-A module's workflow Impl mixes in :class:`FanOutWorkflow` and calls
-:meth:`FanOutWorkflow.fan_out` from its ``run``; nothing here knows the module.
+A module's workflow Impl holds a :class:`FanOut` and its ``run`` reads as the steps:
+check the job, plan it, run the batches here or in children, return the result. The
+limits, continue-as-new and progress live here, once; nothing here knows the module.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict, TypeVar, cast
 
 from temporalio import workflow
 
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
-from {{ cookiecutter.package_name }}.temporal.retry import ACTIVITY_OPTIONS
 
 # Rule 3: no workflow run schedules more than this many activities or child
 # workflows. Each costs at least three history events, retries more; the server
@@ -38,6 +39,12 @@ BATCH_SIZE = 1000
 MAX_BATCH_SIZE = 10_000
 # Children running at once: bounds the work queued on the task queue, not history.
 MAX_CHILDREN_IN_FLIGHT = 10
+# Batches a run has scheduled and not yet seen finish. Scheduling a run's thousand at
+# once made one workflow task convert a thousand payloads: on a CPU-starved worker that
+# took longer than the SDK's deadlock detector allows (2 s of wall time), and the task
+# failed with "Potential deadlock detected", again on every retry. A window keeps each
+# task small, and still queues far more batches than a worker runs at once.
+MAX_BATCHES_IN_FLIGHT = 100
 # A range is made from two numbers, so a billion cost nothing to send; the bound
 # only keeps a typo from starting a job that would run for years.
 MAX_RANGE_COUNT = 10**9
@@ -94,7 +101,9 @@ class RecordType(Protocol[RecordT]):
     def numbered(self, number: int, /) -> RecordT: ...
 
 
-BatchActivity = Callable[[Any, JobT], Awaitable[int]]
+UpsertBatch = Callable[[JobT, str], Awaitable[int]]
+"""A workflow's call of its batch activity: the batch, and its one-line summary for the
+Web UI; returns how many items it upserted."""
 
 
 def records_of(job: Mapping[str, Any], record_type: RecordType[RecordT]) -> list[RecordT]:
@@ -158,18 +167,72 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
             raise InvalidInputError(f"input.records[{index}]: {error}") from None
 
 
-class FanOutWorkflow:
-    """Mixin for a module's workflow Impl: batches, fan-out, continue-as-new, progress."""
+@dataclass(frozen=True)
+class Plan:
+    """How one run does its job: the numbers of :func:`check_job`, and where the batches run."""
+
+    total: int
+    batch_size: int
+    max_activities_per_run: int
+    done: int
+    """Items done by the runs this one continues."""
+
+    @property
+    def in_children(self) -> bool:
+        """True when the job is more than one run's worth (rule 3), or was already split."""
+        return self.done > 0 or self.total > self.per_child
+
+    @property
+    def per_child(self) -> int:
+        """Items a child takes: one run's worth of batches."""
+        return self.max_activities_per_run * self.batch_size
+
+
+class FanOut:
+    """The fan-out a workflow's ``run`` awaits: batches, children, continue-as-new, progress.
+
+    Made in the workflow's ``__init__``, it answers the ``progress`` query for that
+    workflow from then on.
+    """
 
     def __init__(self) -> None:
         self._done = 0
         self._total = 0
         self._done_before_this_run = 0
         self._children: list[str] = []
+        # Registered here, so every module's workflow answers it the same way.
+        workflow.set_query_handler(PROGRESS_QUERY, self.progress)
 
-    @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> Progress:
         return {"done": self._done, "total": self._total, "children": list(self._children)}
+
+    def plan(self, job: Mapping[str, Any]) -> Plan:
+        """The plan for a job that :func:`check_job` accepted."""
+        plan = Plan(
+            total=job_size(job),
+            batch_size=job.get("batch_size", BATCH_SIZE),
+            max_activities_per_run=job.get("max_activities_per_run", MAX_ACTIVITIES_PER_RUN),
+            done=job.get("done", 0),
+        )
+        self._done, self._total = plan.done, plan.total
+        self._done_before_this_run = plan.done
+        return plan
+
+    @property
+    def finished(self) -> bool:
+        """True once every item of the job is done, by this run or the ones before."""
+        return self._done >= self._total
+
+    def result(self) -> JobResult:
+        # The SDK's workflow logger adds the workflow and run ids, and says nothing
+        # while a run replays: it costs no history and changes no decision.
+        workflow.logger.info("upserted %s items", f"{self._done:,}")
+        return {"upserted": self._done}
+
+    def next_run(self, job: JobT) -> JobT:
+        """The input of the run this one continues as: the same job, and how far it got."""
+        workflow.logger.info("continuing as new after %s items", f"{self._done:,}")
+        return cast(JobT, {**job, "done": self._done})
 
     def _count(self, items: int) -> None:
         """Add finished items, and say how far the run is in the Web UI's current details."""
@@ -183,52 +246,33 @@ class FanOutWorkflow:
         # Shown by the Web UI and `temporal workflow describe`; costs no history.
         workflow.set_current_details(details)
 
-    async def fan_out(
-        self, job: JobT, record_type: RecordType[Any], upsert: BatchActivity[JobT]
-    ) -> JobResult:
-        """Upsert every item of ``job`` with ``upsert``, at most one run's worth per run."""
-        settings: Mapping[str, Any] = job
-        check_job(settings, record_type)
-        limit: int = settings.get("max_activities_per_run", MAX_ACTIVITIES_PER_RUN)
-        batch_size: int = settings.get("batch_size", BATCH_SIZE)
-        self._done, self._total = settings.get("done", 0), job_size(job)
-        self._done_before_this_run = self._done
-        # The SDK's workflow logger adds the workflow and run ids, and says nothing
-        # while a run replays: it costs no history and changes no decision.
-        log = workflow.logger
-        if self._done == 0 and self._total <= limit * batch_size:
-            log.info("%s items in batches of %s", f"{self._total:,}", f"{batch_size:,}")
-            await self._run_batches(job, batch_size, upsert)
-        else:
-            log.info("items %s: children of %s", span(self._done, self._total), f"{limit:,}")
-            await self._run_children(job, limit * batch_size, limit)
-            if self._done < self._total:
-                log.info("continuing as new after %s items", f"{self._done:,}")
-                workflow.continue_as_new(cast(JobT, {**job, "done": self._done}))
-        log.info("upserted %s items", f"{self._done:,}")
-        return {"upserted": self._done}
-
-    async def _run_batches(self, job: JobT, batch_size: int, upsert: BatchActivity[JobT]) -> None:
-        batches = -(-self._total // batch_size)
+    async def run_batches(self, job: JobT, plan: Plan, upsert: UpsertBatch[JobT]) -> None:
+        """Every batch of the job, at once, in this run: a job that fits in one run."""
+        size = plan.batch_size
+        workflow.logger.info("%s items in batches of %s", f"{plan.total:,}", f"{size:,}")
+        batches = -(-plan.total // size)
+        # Deterministic, as workflow code must be: the waiting batches go in their order.
+        window = asyncio.Semaphore(MAX_BATCHES_IN_FLIGHT)
 
         async def run_batch(start: int) -> None:
-            stop = min(start + batch_size, self._total)
-            number = start // batch_size + 1
-            upserted = await workflow.execute_activity_method(
-                upsert,
-                slice_of(job, start, stop),
-                **ACTIVITY_OPTIONS,
-                # Shown for each activity in the Web UI's event history.
-                summary=f"batch {number:,} of {batches:,}: items {span(start, stop)}",
-            )
+            stop = min(start + size, plan.total)
+            number = start // size + 1
+            summary = f"batch {number:,} of {batches:,}: items {span(start, stop)}"
+            async with window:
+                upserted = await upsert(slice_of(job, start, stop), summary)
             # Counted after the await, never `self._done += await ...`, which would
             # read _done before the await and lose what other batches added meanwhile.
             self._count(upserted)
 
-        await asyncio.gather(*(run_batch(start) for start in range(0, self._total, batch_size)))
+        await asyncio.gather(*(run_batch(start) for start in range(0, plan.total, size)))
 
-    async def _run_children(self, job: JobT, per_child: int, budget: int) -> None:
-        """Start children for the items not done yet, at most ``budget`` in this run."""
+    async def run_children(self, job: JobT, plan: Plan) -> None:
+        """Children of this workflow's type for the items not done yet, one run's worth of
+        them (or fewer, when the server suggests continuing as new); see :attr:`finished`."""
+        per_child, budget = plan.per_child, plan.max_activities_per_run
+        workflow.logger.info(
+            "items %s: children of %s", span(self._done, self._total), f"{per_child:,}"
+        )
         in_flight: list[asyncio.Task[None]] = []
         for start in range(self._done, self._total, per_child):
             if budget == 0 or workflow.info().is_continue_as_new_suggested():

@@ -1,9 +1,10 @@
 """The code behind the {{ cookiecutter.workflow_name }} interfaces: the ``...Impl`` classes.
 
 The worker registers only these; each repeats its interface's decorators with the
-same names, which the SDK requires of an override. The fan-out, the limits and the
-progress query come from :class:`FanOutWorkflow`: this file holds what is the
-workflow's own, the SQL and the activity body.
+same names, which the SDK requires of an override. The workflow's ``run`` reads as its
+steps; the batches, children, limits and progress behind them come from
+:class:`FanOut`, written once for every module. This file holds what is the workflow's
+own: its steps, the SQL and the activity body.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from psycopg import sql
 from temporalio import activity, workflow
 
 from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.temporal.fanout import FanOutWorkflow, JobResult, records_of
+from {{ cookiecutter.package_name }}.temporal.fanout import FanOut, JobResult, check_job, records_of
 from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
 
 from .record import (
     {{ cookiecutter.workflow_name }}Record,
 )
 from .workflow_interface import (
+    UPSERT_OPTIONS,
     WORKFLOW_TYPE,
     {{ cookiecutter.workflow_name }}Activities,
     {{ cookiecutter.workflow_name }}Job,
@@ -75,18 +77,37 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class {{ cookiecutter.workflow_name }}WorkflowImpl(
-    {{ cookiecutter.workflow_name }}Workflow,
-    FanOutWorkflow,
-):
+class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name }}Workflow):
     """Upserts the job's records in batches, through child workflows when it is big."""
+
+    def __init__(self) -> None:
+        # Batches, children, continue-as-new and the progress query (temporal/fanout.py).
+        self.fan_out = FanOut()
 
     @workflow.run
     async def run(self, job: {{ cookiecutter.workflow_name }}Job) -> JobResult:
-        return await self.fan_out(
-            job,
-            {{ cookiecutter.workflow_name }}Record,
+        # 1. Refuse a job whose values are wrong, before any activity runs.
+        check_job(job, {{ cookiecutter.workflow_name }}Record)
+        # 2. Plan it: at most one run's worth of batches in a run (rule 3).
+        plan = self.fan_out.plan(job)
+        # 3. Upsert the batches: here, or in child workflows of this type when it is big.
+        if not plan.in_children:
+            await self.fan_out.run_batches(job, plan, self.upsert)
+        else:
+            await self.fan_out.run_children(job, plan)
+            if not self.fan_out.finished:
+                # This run started its share of children; the next run goes on from here.
+                workflow.continue_as_new(self.fan_out.next_run(job))
+        # 4. How many records were upserted.
+        return self.fan_out.result()
+
+    async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job, summary: str) -> int:
+        """Step 3 for one batch: the upsert activity, with its options from the interface."""
+        return await workflow.execute_activity_method(
             {{ cookiecutter.workflow_name }}Activities.upsert,
+            batch,
+            **UPSERT_OPTIONS,
+            summary=summary,  # shown for each activity in the Web UI's event history
         )
 
 

@@ -11,9 +11,13 @@ service, another SDK, or ``temporal workflow start --input-file ...``.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
 
 from {{ cookiecutter.package_name }}.temporal.fanout import Job, JobResult
+from {{ cookiecutter.package_name }}.temporal.retry import ActivityOptions, PermanentError
 
 from .record import (
     {{ cookiecutter.workflow_name }}RecordDict,
@@ -39,6 +43,29 @@ class {{ cookiecutter.workflow_name }}Activities:
     async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
         """Upsert one batch of records in one transaction; return how many."""
         raise NotImplementedError
+
+
+# How the workflow calls upsert. An attempt borrows a connection (at most db.POOL_TIMEOUT,
+# 2 s, or opens one within db.CONNECT_TIMEOUT, 3 s) and upserts one batch: 1,000 rows
+# take about 30 ms, the 10,000 of MAX_BATCH_SIZE a few tenths of a second. If its worker
+# dies, only start_to_close tells the server the attempt is lost, so it is short: a
+# killed worker's batches run elsewhere within seconds. (An activity that runs for long
+# must heartbeat instead, with a heartbeat_timeout, so a lost attempt is noticed as fast.)
+UPSERT_OPTIONS = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=5),
+    # Retries go on through a database outage of up to this long, then the workflow fails.
+    schedule_to_close_timeout=timedelta(minutes=30),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        # Unlimited attempts: a transient outage (database restart, deploy) heals by
+        # itself; schedule_to_close bounds the total time.
+        maximum_attempts=0,
+        # A row the table refuses, or a record that is not valid: no retry can help.
+        non_retryable_error_types=[PermanentError.__name__],
+    ),
+)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
