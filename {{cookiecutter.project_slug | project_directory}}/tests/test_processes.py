@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import new_client
@@ -140,7 +141,12 @@ async def pids_with_batches_started(client: Client, workflow_id: str) -> set[int
     progress = await runs.read_progress(client, workflow_id)
     pids = set()
     for child in progress["children"]:
-        described = await client.get_workflow_handle(child).describe()
+        try:
+            described = await client.get_workflow_handle(child).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # listed, not started yet
+                continue
+            raise
         pending = described.raw_description.pending_activities
         pids |= {pid_of(a.last_worker_identity) for a in pending if a.last_worker_identity}
     return pids
