@@ -62,7 +62,7 @@ RESERVED_NAMES = words(
 
 # Modules that sit next to the workflow's module inside the package.
 SIBLING_MODULES = words(
-    "temporal config db dev cli main __main__ logs progress registry health bench"
+    "temporal config db dev cli main __main__ logs progress registry health bench redaction"
 )
 
 # PostgreSQL's reserved key words, which cannot name a table without quoting.

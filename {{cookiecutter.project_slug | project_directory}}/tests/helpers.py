@@ -299,14 +299,17 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextmanager
-def background(args: Sequence[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def background(
+    args: Sequence[str], env: dict[str, str], output_file: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a process; on exit, SIGTERM it and kill it if it does not go within 15 s.
 
-    Its output goes to a temporary file, never a pipe nobody reads: a chatty process
-    would fill the pipe and block. The last lines are printed when the block exits,
-    so a failing test shows what the process said.
+    Its output goes to a file (``output_file``, kept for the test to read, or a
+    temporary one), never a pipe nobody reads: a chatty process would fill the pipe
+    and block. The last lines are printed when the block exits, so a failing test
+    shows what the process said.
     """
-    with tempfile.TemporaryFile() as output:
+    with output_file.open("w+b") if output_file else tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
             args, env=env, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
         )

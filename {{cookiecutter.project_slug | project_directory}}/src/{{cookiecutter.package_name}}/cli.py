@@ -21,7 +21,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, db, dev, health, registry
+from {{ cookiecutter.package_name }} import config, db, dev, health, redaction, registry
 from {{ cookiecutter.package_name }}.logs import configure_logging
 from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry, tracing, versioning
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
@@ -163,7 +163,7 @@ async def cmd_dev(args: argparse.Namespace) -> None:
                 # The servers stop with this command: a psql line would point at nothing.
                 print("The servers stop now; without --once, dev keeps them up to look around.")
                 return
-            shown_url = config.redact_url(stack.database_url)
+            shown_url = redaction.safe_conninfo(stack.database_url)
             print(f'To see them: psql "{shown_url}" -c "TABLE {module.table}"')
             print("Worker running; Ctrl-C to stop.")
             await wait_for_stop_signal()

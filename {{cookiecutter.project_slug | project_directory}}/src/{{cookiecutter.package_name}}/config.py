@@ -30,16 +30,6 @@ def temporal_configured() -> bool:
     return any(os.environ.get(name) for name in names)
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to print in logs and errors."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user, _, password = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if password else ''}@{location}"
-
-
 def metrics_address() -> str | None:
     """Where to serve Prometheus metrics, ``host:port`` from ``METRICS_ADDRESS``, or None."""
     return os.environ.get("METRICS_ADDRESS") or None

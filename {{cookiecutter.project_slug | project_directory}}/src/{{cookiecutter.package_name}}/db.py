@@ -24,6 +24,12 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.redaction import (
+    InvalidConnectionStringError,
+    parse,
+    redact,
+    safe_conninfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,17 @@ def require_database_url(url: str | None = None) -> str:
             "DATABASE_URL is not set: point it at PostgreSQL, "
             "e.g. DATABASE_URL=postgresql://user@localhost:5432/dbname"
         )
+    try:
+        parse(resolved)
+    except InvalidConnectionStringError as error:
+        raise DatabaseNotConfiguredError(f"DATABASE_URL is {error}") from None
     return resolved
+
+
+def unreachable(url: str, reason: object) -> DatabaseUnavailableError:
+    """The error for a database that did not answer: where it is, and why, no secret."""
+    why = redact(str(reason), url).strip()
+    return DatabaseUnavailableError(f"cannot connect to PostgreSQL at {safe_conninfo(url)}: {why}")
 
 
 @asynccontextmanager
@@ -71,17 +87,13 @@ async def connect_to_db_or_raise(
             async with pool.connection(timeout=POOL_TIMEOUT) as borrowed:
                 yield borrowed
         except PoolTimeout as error:
-            raise DatabaseUnavailableError(
-                f"cannot connect to PostgreSQL at {config.redact_url(resolved)}: "
-                f"no connection within {POOL_TIMEOUT:g}s"
-            ) from error
+            raise unreachable(resolved, f"no connection within {POOL_TIMEOUT:g}s") from error
         return
     try:
         conn = await psycopg.AsyncConnection.connect(resolved, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.OperationalError as error:
-        raise DatabaseUnavailableError(
-            f"cannot connect to PostgreSQL at {config.redact_url(resolved)}: {error}".strip()
-        ) from error
+        # From None: psycopg's own error, chained, would travel to Temporal as the cause.
+        raise unreachable(resolved, error) from None
     async with conn:
         yield conn
 
@@ -106,15 +118,16 @@ def connect_to_db(
             last_error = error
             log.warning(
                 "PostgreSQL at %s not reachable (attempt %d of %d)",
-                config.redact_url(resolved),
+                safe_conninfo(resolved),
                 attempt,
                 attempts,
             )
             if attempt < attempts:
                 time.sleep(pause_seconds)
     sys.exit(
-        f"cannot connect to PostgreSQL at {config.redact_url(resolved)} after {attempts} attempts: "
-        f"{str(last_error).strip()}\nCheck that the server is running and DATABASE_URL is right."
+        f"cannot connect to PostgreSQL at {safe_conninfo(resolved)} after {attempts} attempts: "
+        f"{redact(str(last_error), resolved).strip()}\n"
+        "Check that the server is running and DATABASE_URL is right."
     )
 
 

@@ -22,8 +22,8 @@ import psycopg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from {{ cookiecutter.package_name }}.config import redact_url
 from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.redaction import redact, safe_conninfo
 from {{ cookiecutter.package_name }}.temporal.worker import running
 
 # Each dependency must answer within this, or the process is not ready: probes
@@ -61,8 +61,9 @@ class Health:
             await asyncio.wait_for(self.ping_database(), CHECK_TIMEOUT_SECONDS)
         # asyncio's TimeoutError is the built-in one only from Python 3.11.
         except (psycopg.Error, OSError, asyncio.TimeoutError) as error:
-            where = redact_url(self.database_url)
-            return False, f"PostgreSQL at {where} does not answer: {first_line(error)}"
+            where = safe_conninfo(self.database_url)
+            why = redact(first_line(error), self.database_url)
+            return False, f"PostgreSQL at {where} does not answer: {why}"
         return True, "polling, and Temporal and PostgreSQL answer"
 
     async def ping_database(self) -> None:

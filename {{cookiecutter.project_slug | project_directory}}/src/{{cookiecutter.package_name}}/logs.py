@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from temporalio import activity, workflow
 
+from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.progress import stderr_console
+from {{ cookiecutter.package_name }}.redaction import RedactSecrets
 
 # The fields a JSON line takes from the SDK's workflow and activity context; the
 # activity's run id arrives as workflow_run_id and is stored as run_id.
@@ -54,6 +56,8 @@ class JsonFormatter(logging.Formatter):
                         entry[field] = details[key]
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # already formatted, and scrubbed (redaction.RedactSecrets)
+            entry["error"] = record.exc_text
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -122,4 +126,6 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
         line = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
         handler.setFormatter(logging.Formatter(line))
         handler.addFilter(TemporalContext())
+    # Whoever logs, no line shows the database's password.
+    handler.addFilter(RedactSecrets(config.database_url()))
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -15,6 +15,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.redaction import RedactFailures
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.telemetry import CountUpserts
@@ -99,6 +100,7 @@ def create_workers(
     by_queue: dict[str, list[WorkflowModule]] = {}
     for module in modules:
         by_queue.setdefault(task_queue or module.task_queue, []).append(module)
+    database_url = database.url if database is not None else None
     workers = []
     for queue, served in by_queue.items():
         workflows = [workflow for module in served for workflow in module.workflows]
@@ -114,7 +116,7 @@ def create_workers(
                 task_queue=queue,
                 workflows=workflows if role != "activities" else [],
                 activities=activities if role != "workflows" else [],
-                interceptors=[InputChecks(), CountUpserts()],
+                interceptors=[InputChecks(), CountUpserts(), RedactFailures(database_url)],
                 workflow_runner=SANDBOX,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
                 graceful_shutdown_timeout=graceful_shutdown,
