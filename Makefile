@@ -39,7 +39,7 @@ chromium:
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
-## tests (within 5 minutes on 2 cores; the growth tests, slow by nature, run apart)
+## tests (about 6 min 30 s on 2 cores; the growth tests, slow by nature, run apart)
 test: check chromium
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth" --durations=12
 
