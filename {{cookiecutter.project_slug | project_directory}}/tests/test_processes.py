@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.client import new_client
-from {{ cookiecutter.package_name }}.temporal.fanout import job_size
+from {{ cookiecutter.package_name }}.temporal.fanout import PROGRESS_QUERY, Progress, job_size
 
 from .helpers import (
     EXAMPLE,
@@ -138,7 +138,10 @@ def pids_that_ran(histories: list[WorkflowHistory], event_type: EventType.ValueT
 
 async def pids_with_batches_started(client: Client, workflow_id: str) -> set[int]:
     """The worker processes running an activity of the job's running children now."""
-    progress = await runs.read_progress(client, workflow_id)
+    # The parent's own answer lists its running children; their counts are not needed.
+    progress = await client.get_workflow_handle(workflow_id).query(
+        PROGRESS_QUERY, result_type=Progress
+    )
     pids = set()
     for child in progress["children"]:
         try:

@@ -72,26 +72,33 @@ def written_forms(secret: str) -> set[str]:
     }
 
 
-def secrets_of(conninfo: str | None) -> list[str]:
-    """The secrets a connection string holds, in every form text may hold them. The whole
-    string, when it does not parse."""
-    if not conninfo:
-        return []
-    try:
-        parameters = parse(conninfo)
-    except InvalidConnectionStringError:
-        return sorted(written_forms(conninfo), key=len, reverse=True)
-    values = [parameters[name] for name in SECRET_PARAMETERS if parameters.get(name)]
-    forms = {form for value in values for form in written_forms(value)}
-    # Longest first, so a secret that contains another is replaced whole.
+def secrets_of(*conninfos: str | None) -> list[str]:
+    """The secrets the connection strings hold, in every form text may hold them (the
+    whole string, for one that does not parse); longest first, so that a secret that
+    contains another is replaced whole."""
+    forms: set[str] = set()
+    for conninfo in filter(None, conninfos):
+        try:
+            parameters = parse(conninfo)
+        except InvalidConnectionStringError:
+            forms |= written_forms(conninfo)
+            continue
+        for name in SECRET_PARAMETERS:
+            if parameters.get(name):
+                forms |= written_forms(parameters[name])
     return sorted(forms, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` (from :func:`secrets_of`) replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 def redact(text: str, conninfo: str | None) -> str:
     """``text`` with every secret of ``conninfo`` replaced by ``***``."""
-    for secret in secrets_of(conninfo):
-        text = text.replace(secret, HIDDEN)
-    return text
+    return scrub(text, secrets_of(conninfo))
 
 
 class RedactSecrets(logging.Filter):
@@ -100,26 +107,16 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, *conninfos: str | None) -> None:
         super().__init__()
-        self.secrets = sorted(
-            {secret for conninfo in conninfos for secret in secrets_of(conninfo)},
-            key=len,
-            reverse=True,
-        )
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, HIDDEN)
-        return text
+        self.secrets = secrets_of(*conninfos)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
-        message = record.getMessage()
-        record.msg, record.args = self.scrub(message), None
+        record.msg, record.args = scrub(record.getMessage(), self.secrets), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.scrub(record.exc_text)
+            record.exc_text = scrub(record.exc_text, self.secrets)
             # The scrubbed text is what formatters print; the live exception would be
             # formatted again, secrets and all.
             record.exc_info = None
@@ -127,7 +124,7 @@ class RedactSecrets(logging.Filter):
 
 
 class _RedactFailures(ActivityInboundInterceptor):
-    def __init__(self, next: ActivityInboundInterceptor, secrets: RedactSecrets) -> None:
+    def __init__(self, next: ActivityInboundInterceptor, secrets: list[str]) -> None:
         super().__init__(next)
         self.secrets = secrets
 
@@ -137,11 +134,11 @@ class _RedactFailures(ActivityInboundInterceptor):
         except Exception as error:
             # The whole chain as the SDK would send it: messages, causes, stack trace.
             sent = "".join(traceback.format_exception(error))
-            if self.secrets.scrub(sent) == sent:
+            if scrub(sent, self.secrets) == sent:
                 raise
             # The same type name, so the retry policy treats it as before; no cause,
             # which would carry the secret along.
-            message = self.secrets.scrub(str(error))
+            message = scrub(str(error), self.secrets)
             raise ApplicationError(message, type=type(error).__name__) from None
 
 
@@ -150,7 +147,7 @@ class RedactFailures(Interceptor):
     strings reaches Temporal (its history, the Web UI) with the secret replaced."""
 
     def __init__(self, *conninfos: str | None) -> None:
-        self.secrets = RedactSecrets(*conninfos)
+        self.secrets = secrets_of(*conninfos)
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _RedactFailures(next, self.secrets)
