@@ -6,7 +6,10 @@ for the hooks, and base64 for the payloads of recorded histories."""
 from __future__ import annotations
 
 import base64
+import importlib.util
+import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,22 @@ from cookiecutter.utils import simple_filter
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.sandbox import SandboxedEnvironment, safe_range
+
+
+def _sibling(name: str) -> Any:
+    """A module beside this file, loaded by path: the ``workflow/`` sub-template loads
+    this file from another directory, where a plain import would not find it."""
+    path = Path(__file__).resolve().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_template_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+fields_of = _sibling("record_fields")
 
 # An upper-case letter that starts a new word: after a lower-case letter or digit
 # ("fooBar"), or before a lower-case letter at the end of an acronym ("HTTPServer").
@@ -96,3 +115,49 @@ class TemplateDirectory(Extension):
 def b64encode(text: str) -> str:
     """``text`` as base64 of its UTF-8: a payload's data in a recorded history."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+@simple_filter
+def record_fields(declaration: str) -> list[Any]:
+    """The declared fields, for the templates to loop over; the hook refused a bad one."""
+    try:
+        return list(fields_of.parse(declaration))
+    except fields_of.DeclarationError as error:
+        message = f"ERROR: record_fields={declaration!r} is invalid: {error}"
+        raise FailedHookException(message) from None
+
+
+@simple_filter
+def record_imports(fields: list[Any]) -> list[str]:
+    """The import lines the record's dataclass needs for its fields' types."""
+    return list(fields_of.imports(fields))
+
+
+@simple_filter
+def plural_snake(camel: str) -> str:
+    """The default table name: a record's plural in snake_case (Category → categories)."""
+    return str(fields_of.plural_snake(camel))
+
+
+@simple_filter
+def example_job(declaration: str, record_name: str, large: bool = False) -> str:
+    """The example job's JSON: six plausible records, one a line; ``large`` adds a million
+    numbered stand-ins."""
+    records = fields_of.example_records(fields_of.parse(declaration), record_name)
+    lines = ",\n".join(f"    {json.dumps(record, ensure_ascii=False)}" for record in records)
+    text = f'{{\n  "records": [\n{lines}\n  ]'
+    if large:
+        text += ',\n  "key_range": {"first": 1, "count": 1000000}'
+    return text + "\n}\n"
+
+
+@simple_filter
+def wrapped(names: list[str], indent: int, width: int = 88) -> str:
+    """``names`` joined by ", ", broken into lines of at most ``width`` after ``indent`` spaces."""
+    lines = [""]
+    for name in names:
+        if lines[-1] and indent + len(lines[-1]) + len(name) + 2 > width:
+            lines[-1] += ","
+            lines.append("")
+        lines[-1] += (", " if lines[-1] else "") + name
+    return f"\n{' ' * indent}".join(lines)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import keyword
 import re
 import sys
 import unicodedata
@@ -19,6 +18,9 @@ from collections.abc import Callable
 # The only place Jinja touches this file. Keep it inside the string literal so the
 # unrendered hook is still valid, type-checked Python.
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# The template's folder, for record_fields.py; in a JSON list so that the path's closing
+# quote never meets the literal's own.
+TEMPLATE_DIR_JSON = r"""[{{ template_directory() | tojson }}]"""
 
 Check = Callable[[str], bool]
 Rule = tuple[str, Check]
@@ -29,11 +31,14 @@ def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Soft keywords are listed by hand as well, so a bake does not accept `type` on one
-# Python and refuse it on another.
-PYTHON_KEYWORDS = (
-    frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | words("_ case match type")
-)
+# The record's rules live beside the template's filters, which render from the same
+# parser; the hook runs from the new project's directory, so it is found by path.
+sys.path.insert(0, json.loads(TEMPLATE_DIR_JSON)[0])
+import record_fields as RECORD_FIELDS  # noqa: E402
+
+PYTHON_KEYWORDS: frozenset[str] = RECORD_FIELDS.PYTHON_KEYWORDS
+# PostgreSQL's reserved key words, which cannot name a table without quoting.
+SQL_RESERVED: frozenset[str] = RECORD_FIELDS.SQL_RESERVED
 
 # The baked modules define classes named after the workflow; a built-in's name, such as
 # ValueError, would hide the built-in that the same module relies on.
@@ -62,21 +67,7 @@ RESERVED_NAMES = words(
 
 # Modules that sit next to the workflow's module inside the package.
 SIBLING_MODULES = words(
-    "temporal config db dev cli main __main__ logs progress registry health bench redaction"
-)
-
-# PostgreSQL's reserved key words, which cannot name a table without quoting.
-SQL_RESERVED = words(
-    "all analyse analyze and any array as asc asymmetric authorization binary both case "
-    "cast check collate collation column concurrently constraint create cross "
-    "current_catalog current_date current_role current_schema current_time "
-    "current_timestamp current_user default deferrable desc distinct do else end except "
-    "false fetch for foreign freeze from full grant group having ilike in initially inner "
-    "intersect into is isnull join lateral leading left like limit localtime "
-    "localtimestamp natural not notnull null offset on only or order outer overlaps "
-    "placing primary references returning right select session_user similar some "
-    "symmetric system_user table tablesample then to trailing true union unique user "
-    "using variadic verbose when where window with"
+    "temporal config db dev cli main __main__ logs progress registry health bench redaction fields"
 )
 
 # Length limits keep every generated line within the baked project's 100-column
@@ -157,6 +148,15 @@ RULES: dict[str, list[Rule]] = {
         ),
         at_most(80),
     ],
+    "record_name": [
+        matches(r"[A-Z][a-zA-Z0-9]*", "must be CamelCase: a capital letter, then letters/digits"),
+        ("must contain a lowercase letter", lambda value: re.search("[a-z]", value) is not None),
+        at_most(40),
+        *(no_suffix(suffix) for suffix in ("Dict", "Workflow", "Activities", "Impl", "Job")),
+        NOT_KEYWORD,
+        none_of(BUILTIN_NAMES, "must not shadow a Python built-in"),
+        none_of(frozenset({"Fields", "FieldError"}), "must not shadow a name the record uses"),
+    ],
     "table_name": [
         matches(
             r"[a-z_][a-z0-9_]*",
@@ -183,6 +183,10 @@ def problems(answers: dict[str, object]) -> list[str]:
         broken = broken_rules(value, rules)
         if broken:
             lines.append(f"ERROR: {name}={value!r} is invalid: {'; '.join(broken)}")
+    declared = answers.get("record_fields")
+    problem = RECORD_FIELDS.problem(declared)
+    if problem:
+        lines.append(f"ERROR: record_fields={declared!r} is invalid: {problem}")
     return lines
 
 

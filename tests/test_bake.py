@@ -90,7 +90,9 @@ def test_variant_uses_the_derived_names(cookies: Cookies, variant: Variant) -> N
     assert f"class {name}Workflow" in interface
     assert f"class {name}Activities" in interface
     assert f'"{names.task_queue}"' in interface
-    assert f"class {name}Record" in (module / "record.py").read_text(encoding="utf-8")
+    record = (module / "record.py").read_text(encoding="utf-8")
+    assert f"class {names.record_name}:" in record
+    assert f"class {names.record_name}Dict(TypedDict):" in record
     assert f"{name}WorkflowImpl" in (module / "workflow.py").read_text(encoding="utf-8")
     assert names.table_name in (module / "schema.sql").read_text(encoding="utf-8")
     registry = (project / "src" / names.package_name / "registry.py").read_text(encoding="utf-8")

@@ -106,6 +106,40 @@ BAD_VALUES = [
     Bad("table_name", "Pages", "uppercase"),
     Bad("table_name", "pages;drop table x", "sql-injection"),
     Bad("table_name", "my-pages", "hyphen"),
+    Bad("record_name", "shipment", "lowercase-start"),
+    Bad("record_name", "Shipment_Line", "underscore"),
+    Bad("record_name", "ShipmentDict", "suffix-dict"),
+    Bad("record_name", "ShipmentJob", "suffix-job"),
+    Bad("record_name", "Fields", "shadows-fields"),
+    Bad("record_name", "Exception", "builtin"),
+    Bad("record_name", "A" + "b" * 40, "over-long"),
+    # The record's declaration: every rule of record_fields.py, each on its own.
+    *(
+        Bad("record_fields", value, why)
+        for value, why in [
+            ("", "empty"),
+            ("name:str, surname:str", "no-key"),
+            ("name:str key, name:int", "duplicate-field"),
+            ("name:text key", "unknown-type"),
+            ("name:str key, line:int? key", "optional-key"),
+            ("name:str key, weight:float key", "float-key"),
+            ("name:str key, meta:json key", "json-key"),
+            ("name:str key, tags:list[str] key", "list-key"),
+            ("gift:bool key", "bool-only-key"),
+            ("a:str key, b:int key, c:int key, d:int key, e:int key", "five-key-fields"),
+            ("select:str key", "sql-reserved"),
+            ("class:str key", "python-keyword"),
+            ("orderId:str key", "not-snake-case"),
+            ("x" * 64 + ":str key", "over-long-name"),
+            ("id:str key", "template-column"),
+            ("to_dict:str key", "record-method"),
+            ("name:str key, x:int); DROP TABLE kardashians; --:str", "sql-smuggled"),
+            ("name:str key DEFAULT 'x'", "sql-after-type"),
+            ('name:str key, a":str', "quote-in-name"),
+            ("name:str key, {{ 7*7 }}:str", "jinja-rendered-first"),
+            ("name str key", "no-colon"),
+        ]
+    ),
 ]
 
 
@@ -139,6 +173,28 @@ def test_bad_value_is_refused_and_nothing_is_written(
     assert isinstance(result.exception, FailedHookException)
     assert len(complaints(result, capfd.readouterr().err, case.variable)) == 1
     assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "says"),
+    [
+        ("name:str, surname:str", "has no key: write 'key' after the fields that name a record"),
+        ("name:str key, name:int", "field 'name' is declared twice"),
+        ("name:text key", "field 'name' has unknown type 'text': use one of str, int, float"),
+        ("name:str key, line:int? key", "field 'line' is in the key, so it cannot be optional"),
+        ("name:str key, weight:float key", "field 'weight' is a float, which cannot be in the key"),
+        ("select:str key", "field 'select' is an SQL reserved word"),
+        ("x" * 64 + ":str key", "is 64 characters long, over PostgreSQL's 63"),
+    ],
+)
+def test_a_bad_declaration_names_record_fields_the_field_and_the_rule(
+    cookies: Cookies, capfd: pytest.CaptureFixture[str], declaration: str, says: str
+) -> None:
+    cookies.bake(extra_context={"record_fields": declaration})
+
+    [line] = error_lines(capfd.readouterr().err, "record_fields")
+    assert line.startswith(f"ERROR: record_fields={declaration!r} is invalid: ")
+    assert says in line
 
 
 def test_error_line_says_what_is_wrong(cookies: Cookies, capfd: pytest.CaptureFixture[str]) -> None:
@@ -237,6 +293,9 @@ def test_a_name_that_slugifies_to_nothing_names_the_variable(
         ("task_queue", "a.b-c_d"),
         ("task_queue", "Fetch.Jobs"),
         ("table_name", "_pages"),
+        ("record_name", "MeterReading"),
+        ("record_fields", "day:date key, region:str key, kwh:decimal, note:str?"),
+        ("record_fields", "id_:uuid key"),
         ("table_name", "t" * 63),
         ("package_name", "kardashian2"),
         ("package_name", "p" * 30),

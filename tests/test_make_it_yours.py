@@ -1,9 +1,9 @@
 """The baked README's "Make it yours" section, done for real: the tests must still pass.
 
-A team swaps the example record for its own by editing the files that section lists,
-in its order, and nothing else. Here an episode index replaces `value` with a
-`title` and adds a whole-number `seconds`; the service's own `make test` (lint,
-types, every rule's test against real servers) must pass afterwards.
+A team adds a field to the record it declared at bake time by editing the files that
+section lists, in its order, and nothing else. Here an episode index adds a
+whole-number `seconds`; after `make histories`, the service's own `make test` (lint,
+types, every rule's test against real servers) must pass.
 """
 
 from __future__ import annotations
@@ -18,96 +18,43 @@ from variants import QUICK_SUITE, variant
 
 EPISODES = variant(
     "episode-index",
-    {"project_name": "Episode Index", "workflow_name": "Episode"},
+    {"project_name": "Episode Index", "workflow_name": "Episode", "record_name": "Episode"},
     project_slug="episode-index",
     package_name="episode_index",
     workflow_module="episode",
     task_queue="episode-index.episode",
     table_name="episodes",
 )
-NAME = EPISODES.names.workflow_name
-
-RECORD = f'''"""An episode: what this service indexes."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import TypedDict
-
-MAX_TITLE_LENGTH = 500
+RECORD = EPISODES.names.record_name
 
 
-class {NAME}RecordDict(TypedDict):
-    key: str
-    title: str
-    seconds: int
-
-
-@dataclass(frozen=True)
-class {NAME}Record:
-    key: str
-    title: str
-    seconds: int
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            raise ValueError("key must not be empty")
-        if len(self.key) > 200:
-            raise ValueError(f"key is {{len(self.key):,}} characters long, over 200")
-        if len(self.title) > MAX_TITLE_LENGTH:
-            raise ValueError(f"title is over {{MAX_TITLE_LENGTH}} characters")
-        if self.seconds < 0:
-            raise ValueError("seconds must not be negative")
-
-    def to_dict(self) -> {NAME}RecordDict:
-        return {{"key": self.key, "title": self.title, "seconds": self.seconds}}
-
-    @classmethod
-    def from_dict(cls, data: {NAME}RecordDict) -> {NAME}Record:
-        return cls(key=data["key"], title=data["title"], seconds=data["seconds"])
-
-    @classmethod
-    def numbered(cls, number: int) -> {NAME}Record:
-        return cls(key=f"episode-{{number}}", title=f"Episode {{number}}", seconds=number % 3600)
-'''
-
-SCHEMA = f"""CREATE TABLE IF NOT EXISTS {EPISODES.names.table_name} (
-    id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    key     TEXT NOT NULL UNIQUE CHECK (key <> '' AND char_length(key) <= 200),
-    title   TEXT NOT NULL CHECK (char_length(title) <= 500),
-    seconds INTEGER NOT NULL CHECK (seconds >= 0)
-);
-"""
-
-UPSERT = """
-    INSERT INTO {} (key, title, seconds)
-    VALUES (%(key)s, %(title)s, %(seconds)s)
-    ON CONFLICT (key) DO UPDATE SET title = EXCLUDED.title, seconds = EXCLUDED.seconds
-"""
-
-EXAMPLE_RECORDS = [
-    {"key": "pilot", "title": "Pilot", "seconds": 1820},
-    {"key": "finale", "title": "The Finale", "seconds": 3540},
-]
+def edited(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there once) with ``new`` in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name} has no single {old!r}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def make_it_yours(project: Path) -> None:
     """The README's steps, in order, on the files it names."""
     module = project / EPISODES.module_dir
-    (module / "record.py").write_text(RECORD, encoding="utf-8")
-    (module / "schema.sql").write_text(SCHEMA, encoding="utf-8")
+    record = module / "record.py"
+    edited(record, '    value="str",\n)', '    value="str",\n    seconds="int",\n)')
+    for after in ("\n\n\n@dataclass", "\n\n    def to_dict"):  # the TypedDict, the dataclass
+        edited(record, f"    value: str{after}", f"    value: str\n    seconds: int{after}")
+    edited(module / "schema.sql", "    CONSTRAINT", "    seconds BIGINT NOT NULL,\n    CONSTRAINT")
     workflow = module / "workflow.py"
-    code, replaced = re.subn(
-        r'UPSERT_SQL = sql\.SQL\("""\n.*?"""\)',
-        f'UPSERT_SQL = sql.SQL("""{UPSERT}""")',
-        workflow.read_text(encoding="utf-8"),
-        flags=re.DOTALL,
+    edited(workflow, "        key, value\n", "        key, value, seconds\n")
+    edited(workflow, "::TEXT\n    )", "::TEXT,\n        %(seconds)s::BIGINT\n    )")
+    edited(
+        workflow,
+        "        value = EXCLUDED.value\n",
+        "        value = EXCLUDED.value,\n        seconds = EXCLUDED.seconds\n",
     )
-    assert replaced == 1, "workflow.py keeps its SQL in UPSERT_SQL"
-    workflow.write_text(code, encoding="utf-8")
     for example in (project / "examples").glob("*.json"):
         job = json.loads(example.read_text(encoding="utf-8"))
-        job["records"] = EXAMPLE_RECORDS
+        for number, data in enumerate(job["records"]):
+            data["seconds"] = 1800 + number
         example.write_text(json.dumps(job, indent=2) + "\n", encoding="utf-8")
 
 
@@ -128,7 +75,7 @@ def test_the_readme_lists_the_files_this_test_edits(cookies: Cookies) -> None:
 
 
 @pytest.mark.slow
-def test_a_new_record_passes_the_services_own_tests(cookies: Cookies, baked_venv: Path) -> None:
+def test_a_new_field_passes_the_services_own_tests(cookies: Cookies, baked_venv: Path) -> None:
     project = bake_ok(cookies, EPISODES.answers)
     make_it_yours(project)
     # Histories recorded with the old record no longer replay (tests/test_replay.py):

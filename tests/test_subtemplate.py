@@ -36,7 +36,12 @@ def fingerprint(root: Path) -> dict[str, str]:
 
 def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cookies) -> None:
     service = bake_ok(cookies, {})
-    added = add_workflow(service, "workflow_name=PodcastEpisode")
+    added = add_workflow(
+        service,
+        "workflow_name=PodcastEpisode",
+        "record_name=Episode",
+        "record_fields=show:str key, number:int key, title:str, aired_on:date?",
+    )
     assert added.returncode == 0, added.stderr
     module = service / "src" / "kardashian_tracker" / "podcast_episode"
     names = sorted(path.name for path in module.iterdir())
@@ -51,7 +56,14 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     assert 'TASK_QUEUE = "kardashian-tracker.podcast-episode"' in interface
     assert 'WORKFLOW_TYPE = "PodcastEpisodeWorkflow"' in interface
     assert 'name="PodcastEpisodeActivities.upsert"' in interface
-    assert 'TABLE_NAME = "podcast_episodes"' in (module / "workflow.py").read_text("utf-8")
+    # Its own record, declared when it was added; its table is named after the record.
+    workflow = (module / "workflow.py").read_text("utf-8")
+    assert 'TABLE_NAME = "episodes"' in workflow
+    assert "ON CONFLICT (show, number) DO UPDATE SET" in workflow
+    record = (module / "record.py").read_text("utf-8")
+    assert "class Episode:" in record
+    assert '    aired_on="date?",\n)' in record
+    assert "    aired_on DATE,\n" in (module / "schema.sql").read_text("utf-8")
     test = service / "tests" / "modules" / "test_podcast_episode.py"
     assert "serving(" in test.read_text(encoding="utf-8")  # stops with stop_worker_faster()
     assert (service / "examples" / "podcast_episode.json").is_file()
@@ -79,6 +91,7 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
         (["workflow_name=person"], "workflow_name='person' is invalid: must be CamelCase"),
         (["workflow_name=Person", "workflow_module=registry"], "must not collide with a module"),
         (["workflow_name=Person", "table_name=select"], "must not be an SQL reserved word"),
+        (["workflow_name=Person", "record_fields=name:str"], "record_fields='name:str' is invalid"),
         (["workflow_name=Person", "workflow_module=../x"], "workflow_module='../x' is invalid"),
     ],
 )

@@ -18,6 +18,8 @@ class Names:
     workflow_name: str
     workflow_module: str
     task_queue: str
+    record_name: str
+    record_fields: str
     table_name: str
 
 
@@ -28,8 +30,12 @@ DEFAULTS = Names(
     workflow_name="Kardashian",
     workflow_module="kardashian",
     task_queue="kardashian-tracker.kardashian",
+    record_name="Kardashian",
+    record_fields="name:str key, surname:str key",
     table_name="kardashians",
 )
+# What a record of another name gets when it declares no fields: none of the story.
+NEUTRAL_FIELDS = "key:str key, value:str"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Variant:
 def variant(id: str, answers: dict[str, str], *, suite: str = "", **derived: str) -> Variant:
     """A variant: ``answers`` override the defaults, ``derived`` what the template makes of them."""
     names = dataclasses.replace(DEFAULTS, **answers, **derived)
+    if names.record_name != DEFAULTS.record_name and "record_fields" not in answers:
+        names = dataclasses.replace(names, record_fields=NEUTRAL_FIELDS)
     return Variant(id, answers, names, suite)
 
 
@@ -76,6 +84,12 @@ NAMES_SUITE = "PYTEST_ARGS=" + " ".join(
 )
 
 
+# Every declarable type once, three of them in the key.
+DECLARED_FIELDS = (
+    "order_id:str key, line:int key, day:date key, sku:uuid, qty:int, price:decimal, "
+    "weight:float, gift:bool, shipped_at:datetime?, meta:json?, tags:list[str]?, bins:list[int]?"
+)
+
 # 80 characters, the most the pre-generation hook allows.
 LONGEST_QUEUE = "municipal-records-archive.reconcile-ledger-entries-nightly.v1.ingest-batch-queue"
 
@@ -88,7 +102,8 @@ VARIANTS = [
         package_name="podcast_transcriber",
         workflow_module="podcast_episode",
         task_queue="podcast-transcriber.podcast-episode",
-        table_name="podcast_episodes",
+        record_name="PodcastEpisodeRecord",
+        table_name="podcast_episode_records",
         suite=NAMES_SUITE,
     ),
     variant(
@@ -102,6 +117,7 @@ VARIANTS = [
             "package_name": "crawler_core",
         },
         project_slug="crawler",
+        record_name="HTTPFetchRecord",
         suite=NAMES_SUITE,
     ),
     variant(
@@ -116,6 +132,23 @@ VARIANTS = [
             "table_name": "reconciled_ledger_entries_recorded_by_the_municipal_archive_sv1",
         },
         project_slug="municipal-records-archive",
+        record_name="ReconcileLedgerEntriesNightlyXRecord",
+    ),
+    variant(
+        # The record declared at bake time: every type, a key of three fields, optional
+        # fields; the record's name and table are the team's, not the workflow's.
+        "declared-record",
+        {
+            "project_name": "Shipment Ledger",
+            "workflow_name": "ReconcileShipments",
+            "record_name": "ShipmentLine",
+            "record_fields": DECLARED_FIELDS,
+        },
+        project_slug="shipment-ledger",
+        package_name="shipment_ledger",
+        workflow_module="reconcile_shipments",
+        task_queue="shipment-ledger.reconcile-shipments",
+        table_name="shipment_lines",
     ),
     variant(
         # Quotes and non-ASCII letters in the name; cookiecutter's slugify transliterates.

@@ -49,6 +49,7 @@ def _main_template_extensions() -> ModuleType:
 
 _MAIN = _main_template_extensions()
 snake_case = _MAIN.snake_case
+plural_snake = _MAIN.plural_snake
 SandboxedAnswers = _MAIN.SandboxedAnswers
 TemplateDirectory = _MAIN.TemplateDirectory
 

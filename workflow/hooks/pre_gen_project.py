@@ -24,7 +24,14 @@ CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
 SUBTEMPLATE_DIR_JSON = r"""[{{ template_directory() | tojson }}]"""
 
 SERVICE_ANSWERS = ("project_name", "project_slug", "package_name")
-NEW_ANSWERS = ("workflow_name", "workflow_module", "task_queue", "table_name")
+NEW_ANSWERS = (
+    "workflow_name",
+    "workflow_module",
+    "task_queue",
+    "record_name",
+    "record_fields",
+    "table_name",
+)
 ASSIGNMENT = r'^{name} = "(?P<value>[^"]*)"$'
 
 

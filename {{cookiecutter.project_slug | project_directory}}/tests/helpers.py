@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
@@ -31,7 +32,7 @@ from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
-from .module_under_test import MODULE, Record, RecordDict
+from .module_under_test import FIELDS, MODULE, Record
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).parent.parent
@@ -39,8 +40,8 @@ MODULE_NAME = MODULE.package.rsplit(".", 1)[-1]
 EXAMPLE = PROJECT_ROOT / "examples" / f"{MODULE_NAME}.json"
 LARGE_EXAMPLE = PROJECT_ROOT / "examples" / f"{MODULE_NAME}_large.json"
 # The record's fields, in order: the table has one column of the same name for each.
-FIELDS = list(get_type_hints(RecordDict))
-TEXT_FIELDS = [name for name, hint in get_type_hints(RecordDict).items() if hint is str]
+FIELD_NAMES = FIELDS.names
+TEXT_FIELDS = FIELDS.of_type("str")
 # How long a test waits for a workflow that should finish in seconds.
 RESULT_TIMEOUT = 60.0
 
@@ -53,6 +54,19 @@ def example_input(path: Path = EXAMPLE) -> Any:
 def records(*numbers: int) -> list[Any]:
     """Valid records in payload form, made by the module itself."""
     return [Record.numbered(number).to_dict() for number in numbers]
+
+
+def job_over(size: int) -> dict[str, Any]:
+    """A valid job of numbered records whose JSON is just over ``size`` bytes, written
+    as compactly as the SDK writes a payload."""
+    compact = (",", ":")
+    job: dict[str, Any] = {"records": []}
+    written = len(json.dumps(job, separators=compact)) - 1  # a comma before each record
+    while written <= size:
+        [record] = records(len(job["records"]) + 1)
+        job["records"].append(record)
+        written += len(json.dumps(record, separators=compact)) + 1
+    return job
 
 
 # -- workers and waits ------------------------------------------------------------
@@ -153,13 +167,20 @@ def application_error(error: BaseException) -> ApplicationError:
 # -- rows ---------------------------------------------------------------------------
 
 
-def stored(database_url: str, table: str = MODULE.table) -> list[dict[str, Any]]:
-    """Every row of the module's table as a record dict (its id under "id"), in id order."""
-    columns = sql.SQL(", ").join(sql.Identifier(name) for name in ["id", *FIELDS])
-    query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(columns, sql.Identifier(table))
+def stored(database_url: str) -> list[dict[str, Any]]:
+    """Every row of the module's table in payload form (its id under "id"), in id order.
+
+    Read back through the record, so a value compares as it travels: a decimal with
+    its digits, a datetime as its instant in UTC.
+    """
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in ["id", *FIELD_NAMES])
+    query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(columns, sql.Identifier(MODULE.table))
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(query).fetchall()
-    return [dict(zip(["id", *FIELDS], row, strict=True)) for row in rows]
+    return [
+        {"id": id_, **Record(**dict(zip(FIELD_NAMES, values, strict=True))).to_dict()}
+        for id_, *values in rows
+    ]
 
 
 def row_count(database_url: str, table: str = MODULE.table) -> int:
@@ -173,7 +194,7 @@ def row_count(database_url: str, table: str = MODULE.table) -> int:
 def expect_every_row_once(database_url: str, total: int) -> None:
     """The table holds ``total`` rows, none of them twice (counted in PostgreSQL, so a
     million rows cost no more than a few)."""
-    row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Identifier(name) for name in FIELDS))
+    row = sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Identifier, FIELD_NAMES)))
     query = sql.SQL("SELECT count(*), count(DISTINCT {}) FROM {}").format(
         row, sql.Identifier(MODULE.table)
     )
@@ -193,12 +214,12 @@ def row_held(database_url: str, number: int) -> Iterator[None]:
     """
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
         sql.Identifier(MODULE.table),
-        sql.SQL(", ").join(map(sql.Identifier, FIELDS)),
-        sql.SQL(", ").join(map(sql.Placeholder, FIELDS)),
+        sql.SQL(", ").join(map(sql.Identifier, FIELD_NAMES)),
+        sql.SQL(", ").join(map(sql.Placeholder, FIELD_NAMES)),
     )
     conn = psycopg.connect(database_url)
     try:
-        conn.execute(insert, Record.numbered(number).to_dict())
+        conn.execute(insert, FIELDS.row(Record.numbered(number), Jsonb))
         yield
     finally:
         with suppress(psycopg.OperationalError):  # the server went away, and the lock with it

@@ -1,16 +1,18 @@
 """The workflow module these tests prove, under neutral names: the one place they name it.
 
-The tests build records with ``Record.numbered()`` and read field names from
-``RecordDict``, so they keep working when the record's fields change; only
-``KEY`` must name its natural key.
+The tests build records with ``Record.numbered()`` and read the fields, their types
+and the natural key from ``FIELDS``, so they hold for whatever record is declared.
 """
 
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }} import MODULE
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.record import (
-    {{ cookiecutter.workflow_name }}Record as Record,
+    FIELDS,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.record import (
-    {{ cookiecutter.workflow_name }}RecordDict as RecordDict,
+    {{ cookiecutter.record_name }} as Record,
+)
+from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.record import (
+    {{ cookiecutter.record_name }}Dict as RecordDict,
 )
 from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow import (
     WORKFLOWS,
@@ -32,11 +34,9 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}.workflow
 )
 
 NAME = "{{ cookiecutter.workflow_name }}"
-# The record's natural key: the unique column its upserts conflict on.
-KEY = "key"
 
 __all__ = [
-    "KEY",
+    "FIELDS",
     "MODULE",
     "NAME",
     "UPSERT_OPTIONS",

@@ -9,7 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }}.temporal.fanout import job_size, records_of, slice_of
 
 from .helpers import records
-from .module_under_test import Record
+from .module_under_test import FIELDS, Record
 
 JOB: Any = {"records": records(101, 102, 103), "key_range": {"first": 1, "count": 5}}
 
@@ -38,4 +38,15 @@ def test_slices_cover_every_item_once() -> None:
     assert all(part["batch_size"] == 3 for part in parts)
     items = [record for part in parts for record in records_of(part, Record)]
     assert items == records_of(job, Record)
-    assert len(set(items)) == 8  # records are frozen dataclasses: equal when their fields are
+    assert len({tuple(getattr(item, name) for name in FIELDS.key) for item in items}) == 8
+
+
+def test_a_deployment_can_refuse_numbered_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBERED_RECORDS", "off")
+    with pytest.raises(ValueError, match=r"refuses \(NUMBERED_RECORDS=off\)"):
+        records_of(JOB, Record)
+    # Records sent in the job itself are still taken.
+    [one] = records(1)
+    assert records_of({"records": [one]}, Record) == [Record.from_dict(one)]
+    monkeypatch.setenv("NUMBERED_RECORDS", "on")
+    assert len(records_of(JOB, Record)) == 8

@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 
 from .helpers import (
-    FIELDS,
+    FIELD_NAMES,
     TEXT_FIELDS,
     activity_attempts,
     application_error,
@@ -29,10 +29,30 @@ from .helpers import (
     serving,
     stored,
 )
-from .module_under_test import KEY, MODULE
+from .module_under_test import FIELDS, MODULE
 
 [GOOD] = records(1)
-FIRST_TEXT = TEXT_FIELDS[0]
+[KEY, *_] = FIELDS.key
+TEXT_KEYS = [name for name in FIELDS.key if name in TEXT_FIELDS]
+TYPE_OF = {field.name: field.type for field in FIELDS.all}
+# A value of the wrong JSON type for each declared type, and what the refusal says.
+WRONG_JSON = {
+    "str": (7, "must be text"),
+    "int": ("7", "must be a whole number"),
+    "bool": (1, "must be true or false"),
+    "decimal": (12.5, "must be text"),
+    "date": (20260101, "must be text"),
+    "datetime": (0, "must be text"),
+    "uuid": (7, "must be text"),
+}
+# Text of the right JSON type that is no value of the field's declared type.
+NOT_A_VALUE = {
+    "decimal": ("twelve", "'twelve' is not a decimal"),
+    "date": ("2026-13-01", "'2026-13-01' is not a date"),
+    "datetime": ("2026-01-01T10:00", "'2026-01-01T10:00' has no UTC offset"),
+    "uuid": ("not-a-uuid", "'not-a-uuid' is not a UUID"),
+    "int": (2**63, f"{2**63} is out of range for a BIGINT column"),
+}
 
 
 def with_record(**changes: Any) -> dict[str, Any]:
@@ -51,10 +71,29 @@ REFUSED = [
         f"input.records[0] is missing field '{KEY}'",
         id="no-key",
     ),
-    pytest.param(with_record(**{KEY: 7}), f"records[0].{KEY} must be text", id="key-int"),
-    pytest.param(with_record(**{KEY: ""}), "must not be empty", id="empty-key"),
-    pytest.param(with_record(**{KEY: "k" * 201}), "over 200", id="long-key"),
-    pytest.param(with_record(**{FIRST_TEXT: "a\x00b"}), "NUL character", id="nul-byte"),
+    pytest.param(
+        with_record(**{KEY: WRONG_JSON[TYPE_OF[KEY]][0]}),
+        f"records[0].{KEY} {WRONG_JSON[TYPE_OF[KEY]][1]}",
+        id="key-wrong-type",
+    ),
+    *(
+        pytest.param(with_record(**{name: value}), f"records[0].{name}: {why}", id=f"bad-{name}")
+        for name in FIELD_NAMES
+        if TYPE_OF[name] in NOT_A_VALUE
+        for value, why in [NOT_A_VALUE[TYPE_OF[name]]]
+    ),
+    *(
+        case
+        for name in TEXT_KEYS[:1]
+        for case in [
+            pytest.param(with_record(**{name: ""}), "must not be empty", id="empty-key"),
+            pytest.param(with_record(**{name: "k" * 201}), "over 200", id="long-key"),
+        ]
+    ),
+    *(
+        pytest.param(with_record(**{name: "a\x00b"}), "NUL character", id="nul-byte")
+        for name in TEXT_FIELDS[:1]
+    ),
     pytest.param(with_record(extra="x"), "unknown field 'extra'", id="unknown-field"),
     pytest.param({"recrods": []}, "unknown field 'recrods'", id="typo"),
     pytest.param({"key_range": {"first": 1}}, "missing field 'count'", id="range-no-count"),
@@ -137,5 +176,5 @@ async def test_odd_but_valid_text_is_stored_verbatim(
     record = {**GOOD, **dict.fromkeys(TEXT_FIELDS, text)}
     _, failure = await run_workflow(client, database_url, task_queue, {"records": [record]})
     assert failure is None
-    assert [{name: row[name] for name in FIELDS} for row in stored(database_url)] == [record]
+    assert [{name: row[name] for name in FIELD_NAMES} for row in stored(database_url)] == [record]
     assert schema_intact(database_url)

@@ -20,13 +20,13 @@ from .helpers import (
     cli,
     example_input,
     free_port,
-    records,
+    job_over,
     run_cli,
     service_env,
     temporal_cli,
     wait_until,
 )
-from .module_under_test import KEY, MODULE
+from .module_under_test import MODULE
 
 pytestmark = pytest.mark.processes
 
@@ -54,9 +54,7 @@ async def test_a_worker_serves_sdk_latencies_and_the_services_counters(
     queue = f"metrics-{uuid.uuid4()}"
     # Over 200 KiB, from a client that skips our converter: the worker refuses it.
     too_big = tmp_path / "too-big.json"
-    [record] = records(1)
-    record[KEY] = "x" * (MAX_PAYLOAD_BYTES + 1)
-    too_big.write_text(json.dumps({"records": [record]}), encoding="utf-8")
+    too_big.write_text(json.dumps(job_over(MAX_PAYLOAD_BYTES)), encoding="utf-8")
 
     worker_env = env | {"METRICS_ADDRESS": f"127.0.0.1:{port}"}
     with background(cli("worker", "--task-queue", queue), worker_env):

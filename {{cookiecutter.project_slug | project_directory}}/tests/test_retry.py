@@ -25,7 +25,15 @@ from .helpers import (
     stored,
     wait_until,
 )
-from .module_under_test import KEY, MODULE, UPSERT_OPTIONS, ActivitiesImpl, Job, Workflow
+from .module_under_test import (
+    FIELDS,
+    MODULE,
+    UPSERT_OPTIONS,
+    ActivitiesImpl,
+    Job,
+    Record,
+    Workflow,
+)
 
 
 async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
@@ -34,8 +42,11 @@ async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
     # A record the workflow accepts but the table refuses (here a CHECK this test
     # adds): no retry can fix that, so the activity raises PermanentError.
     [record] = records(1)
+    [key, *_] = FIELDS.key
     check = sql.SQL("ALTER TABLE {} ADD CHECK ({} <> {})").format(
-        sql.Identifier(MODULE.table), sql.Identifier(KEY), sql.Literal(record[KEY])
+        sql.Identifier(MODULE.table),
+        sql.Identifier(key),
+        sql.Literal(getattr(Record.from_dict(record), key)),
     )
     with psycopg.connect(database_url) as conn:
         conn.execute(check)

@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from {{ cookiecutter.package_name }}.db import Database
 
 from .helpers import example_input, records, result_within, serving, stored
-from .module_under_test import KEY, ActivitiesImpl, Job, Workflow
+from .module_under_test import FIELDS, ActivitiesImpl, Job, Workflow
 
 
 async def test_each_batch_twice_leaves_the_same_rows(database_url: str) -> None:
@@ -28,7 +28,8 @@ async def test_each_batch_twice_leaves_the_same_rows(database_url: str) -> None:
 async def test_upsert_updates_in_place_instead_of_duplicating(database_url: str) -> None:
     activities = ActivitiesImpl(Database(database_url))
     [first, second] = records(1, 2)
-    changed: Any = {**second, KEY: first[KEY]}  # another record's data under the same key
+    # Another record's data under the same key (the same record when every field is key).
+    changed: Any = {**second, **{name: first[name] for name in FIELDS.key}}
 
     await ActivityEnvironment().run(activities.upsert, {"records": [first]})
     [before] = stored(database_url)

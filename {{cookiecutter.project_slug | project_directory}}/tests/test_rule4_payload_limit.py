@@ -13,6 +13,7 @@ import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from temporalio import activity, workflow
@@ -32,11 +33,11 @@ from .helpers import (
     activity_attempts,
     application_error,
     handle_histories,
-    records,
+    job_over,
     serving,
     temporal_cli,
 )
-from .module_under_test import KEY, MODULE, Job, Workflow
+from .module_under_test import MODULE, Job, Workflow
 
 GUIDE_LIMIT = 200 * 1024
 
@@ -70,9 +71,8 @@ def test_converter_refuses_one_byte_over_200_kib() -> None:
 
 
 def oversized_job() -> Job:
-    [record] = records(1)
-    record[KEY] = OVER_LIMIT
-    return {"records": [record]}
+    job: Job = cast(Job, job_over(GUIDE_LIMIT))
+    return job
 
 
 async def test_oversized_start_is_refused_before_anything_is_sent(client: Client) -> None:

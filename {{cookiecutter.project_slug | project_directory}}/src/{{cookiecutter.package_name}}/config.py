@@ -35,6 +35,15 @@ def metrics_address() -> str | None:
     return os.environ.get("METRICS_ADDRESS") or None
 
 
+def numbered_records() -> bool:
+    """``NUMBERED_RECORDS``: "on" (the default) lets a job's ``key_range`` write numbered
+    stand-in records, for the benchmark and the large example; "off" refuses them."""
+    value = (os.environ.get("NUMBERED_RECORDS") or "on").lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"NUMBERED_RECORDS={value!r} is invalid: must be on or off")
+    return value == "on"
+
+
 LOG_FORMATS = ("text", "json")
 
 

@@ -1,7 +1,9 @@
 """The guide's pattern for a job of any size, written once for every workflow module.
 
 A job names its items compactly: a list of ``records`` and/or a ``key_range`` of
-numbered records, so that a million items still fit in a small payload (rule 4).
+numbered stand-in records, so that a million items still fit in a small payload
+(rule 4). Stand-ins are made from their numbers by the record's ``numbered()``, for
+the benchmark and the large example; ``NUMBERED_RECORDS=off`` refuses them.
 An activity upserts one batch of ``batch_size`` items. A job that fits in one run
 (at most ``max_activities_per_run`` batches, rule 3) runs its batches itself;
 a bigger one fans out into child workflows of the same type, each a slice that
@@ -22,6 +24,8 @@ from typing import Any, Protocol, TypedDict, TypeVar, cast
 
 from temporalio import workflow
 
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.fields import FieldError
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
 
 # Rule 3: no workflow run schedules more than this many activities or child
@@ -53,7 +57,9 @@ PROGRESS_QUERY = "progress"
 
 
 class KeyRange(TypedDict):
-    """Records ``first`` to ``first + count - 1``, each made from its number."""
+    """Stand-in records ``first`` to ``first + count - 1``, each made from its number by
+    the record's ``numbered()``: generated data for the benchmark and the large example,
+    written to the real table. A deployment refuses them with ``NUMBERED_RECORDS=off``."""
 
     first: int
     count: int
@@ -107,9 +113,17 @@ Web UI; returns how many items it upserted."""
 
 
 def records_of(job: Mapping[str, Any], record_type: RecordType[RecordT]) -> list[RecordT]:
-    """Every item of a job as a record: its ``records``, then one per number in its range."""
+    """Every item of a job as a record: its ``records``, then one per number in its range.
+
+    Called by activities, never by workflow code: it reads ``NUMBERED_RECORDS``.
+    """
     records = [record_type.from_dict(data) for data in job.get("records", [])]
     if "key_range" in job:
+        if not config.numbered_records():
+            raise ValueError(
+                "key_range asks for numbered stand-in records, which this deployment "
+                "refuses (NUMBERED_RECORDS=off): send the records themselves"
+            )
         first, count = job["key_range"]["first"], job["key_range"]["count"]
         records += [record_type.numbered(number) for number in range(first, first + count)]
     return records
@@ -163,6 +177,8 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
     for index, data in enumerate(job.get("records", [])):
         try:
             record_type.from_dict(data)
+        except FieldError as error:
+            raise InvalidInputError(f"input.records[{index}].{error}") from None
         except ValueError as error:
             raise InvalidInputError(f"input.records[{index}]: {error}") from None
 

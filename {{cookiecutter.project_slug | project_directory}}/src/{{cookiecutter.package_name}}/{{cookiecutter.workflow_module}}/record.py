@@ -1,66 +1,69 @@
-"""The record this workflow upserts. To make the service yours, start here.
+{%- set fields = cookiecutter.record_fields | record_fields -%}
+{%- set record = cookiecutter.record_name -%}
+"""The record this workflow upserts, as declared when the service was baked:
 
-A record travels between client, workflow and activities as plain JSON, the
-TypedDict below, which the service's payload converter checks field by field. In
-code it is used as the dataclass below, which checks what a type cannot say.
-Its ``key`` is the natural key: the table's unique key, which makes every upsert
-idempotent. Pure Python: workflow code may import it inside the sandbox.
+    {{ cookiecutter.record_fields | wordwrap(80, wrapstring="\n    ") }}
+
+To make the service yours, start here. A record travels between client, workflow and
+activities as plain JSON, the TypedDict below (``...Dict``), whose shape the service's
+payload converter checks. In code it is the dataclass below, with real Python types;
+``from_dict`` checks each value where it enters and names the field that is wrong. Its
+key fields are the table's unique key, which makes every upsert idempotent. Pure
+Python: workflow code may import it inside the sandbox.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypedDict
+{% for line in fields | record_imports -%}
+{{ line }}
+{% endfor %}
+from {{ cookiecutter.package_name }}.fields import Fields
 
-# The key is in the unique index, whose entries PostgreSQL caps at about 2,700
-# bytes; schema.sql repeats both limits as CHECK constraints.
-MAX_KEY_LENGTH = 200
-MAX_VALUE_LENGTH = 2000
+# Each field in the words of the service's record_fields answer (see fields.py): the
+# dataclass, the TypedDict, schema.sql and the upsert in workflow.py list the same.
+FIELDS = Fields(
+{%- for field in fields %}
+    {{ field.name }}="{{ field.spec }}",
+{%- endfor %}
+)
 
 
-class {{ cookiecutter.workflow_name }}RecordDict(TypedDict):
-    """One record as it travels in payloads."""
-
-    key: str
-    value: str
+class {{ record }}Dict(TypedDict):
+    """One record as it travels in payloads: JSON types only."""
+{% for field in fields %}
+    {{ field.name }}: {{ field.json_hint }}
+{%- endfor %}
 
 
 @dataclass(frozen=True)
-class {{ cookiecutter.workflow_name }}Record:
-    """One record: ``key`` names it, ``value`` is its data."""
+class {{ record }}:
+    """One record, with the Python types of its fields."""
+{% for field in fields %}
+    {{ field.name }}: {{ field.python_hint }}
+{%- endfor %}
 
-    key: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            raise ValueError("key must not be empty")
-        if len(self.key) > MAX_KEY_LENGTH:
-            raise ValueError(f"key is {len(self.key):,} characters long, over {MAX_KEY_LENGTH}")
-        if len(self.value) > MAX_VALUE_LENGTH:
-            raise ValueError(
-                f"value is {len(self.value):,} characters long, over {MAX_VALUE_LENGTH:,}"
-            )
-
-    def to_dict(self) -> {{ cookiecutter.workflow_name }}RecordDict:
-        return {"key": self.key, "value": self.value}
+    def to_dict(
+        self,
+    ) -> {{ record }}Dict:
+        return cast({{ record }}Dict, FIELDS.dump(self))
 
     @classmethod
     def from_dict(
         cls,
-        data: {{ cookiecutter.workflow_name }}RecordDict,
-    ) -> {{ cookiecutter.workflow_name }}Record:
-        """Build from a payload (the converter checked its shape); ValueError names a bad value."""
-        return cls(key=data["key"], value=data["value"])
+        data: {{ record }}Dict,
+    ) -> {{ record }}:
+        """Build from a payload; FieldError, a ValueError, names a value that does not fit."""
+        return cls(**FIELDS.load(data))
 
     @classmethod
     def numbered(
         cls,
         number: int,
-    ) -> {{ cookiecutter.workflow_name }}Record:
-        """Record ``number`` of a job's ``key_range``, made from the number alone.
+    ) -> {{ record }}:
+        """Stand-in record ``number`` of a job's ``key_range``, made from the number alone.
 
-        Stands for work that lives outside the payload: in your service the number
-        would be the id of a row (a URL to fetch, say) that the activity reads.
+        For the benchmark and the large example, where the items live outside the
+        payload; in your service the number would be the id of a row (a URL to fetch,
+        say) that the activity reads. NUMBERED_RECORDS=off refuses them.
         """
-        return cls(key=f"{number:010d}", value=f"record {number}")
+        return cls(**FIELDS.numbered(number))

@@ -1,3 +1,6 @@
+{%- set fields = cookiecutter.record_fields | record_fields %}
+{%- set keys = fields | selectattr("key") | map(attribute="name") | list %}
+{%- set others = fields | rejectattr("key") | map(attribute="name") | list -%}
 """The code behind the {{ cookiecutter.workflow_name }} interfaces: the ``...Impl`` classes.
 
 The worker registers only these; each repeats its interface's decorators with the
@@ -14,6 +17,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from temporalio import activity, workflow
 
 from {{ cookiecutter.package_name }}.db import Database
@@ -21,7 +25,8 @@ from {{ cookiecutter.package_name }}.temporal.fanout import FanOut, JobResult, c
 from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
 
 from .record import (
-    {{ cookiecutter.workflow_name }}Record,
+    FIELDS,
+    {{ cookiecutter.record_name }},
 )
 from .workflow_interface import (
     UPSERT_OPTIONS,
@@ -36,11 +41,30 @@ from .workflow_interface import (
 TABLE_NAME = "{{ cookiecutter.table_name }}"
 
 # Idempotent by construction: a retry of the same batch hits the unique key and
-# updates the rows in place, so the table never holds a duplicate.
+{%- if others %}
+# updates the rows in place, so the table never holds a duplicate. Each value is cast
+# to its column's type, so that an empty list or a null needs no guess from psycopg.
+{%- else %}
+# finds the rows already there, so the table never holds a duplicate. Every field is
+# in the key, so there is nothing to update (the guide's DO NOTHING). Each value is
+# cast to its column's type, so that a null needs no guess from psycopg.
+{%- endif %}
 UPSERT_SQL = sql.SQL("""
-    INSERT INTO {} (key, value)
-    VALUES (%(key)s, %(value)s)
-    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+    INSERT INTO {} (
+        {{ fields | map(attribute="name") | list | wrapped(8) }}
+    )
+    VALUES (
+{%- for field in fields %}
+        %({{ field.name }})s::{{ field.sql_type }}{{ "," if not loop.last }}
+{%- endfor %}
+    )
+    ON CONFLICT ({{ keys | join(", ") }})
+{%- if others %} DO UPDATE SET
+{%- for name in others %}
+        {{ name }} = EXCLUDED.{{ name }}{{ "," if not loop.last }}
+{%- endfor %}
+{%- else %} DO NOTHING
+{%- endif %}
 """).format(sql.Identifier(TABLE_NAME))
 
 
@@ -57,12 +81,12 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.upsert")
     async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
         try:
-            records = records_of(batch, {{ cookiecutter.workflow_name }}Record)
+            records = records_of(batch, {{ cookiecutter.record_name }})
         except ValueError as error:
             raise PermanentError(str(error)) from error
         async with self.database.connect() as conn, conn.cursor() as cursor:
             try:
-                await cursor.executemany(UPSERT_SQL, [record.to_dict() for record in records])
+                await cursor.executemany(UPSERT_SQL, [FIELDS.row(r, Jsonb) for r in records])
             except (
                 psycopg.DataError,
                 psycopg.IntegrityError,
@@ -87,7 +111,7 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
     @workflow.run
     async def run(self, job: {{ cookiecutter.workflow_name }}Job) -> JobResult:
         # 1. Refuse a job whose values are wrong, before any activity runs.
-        check_job(job, {{ cookiecutter.workflow_name }}Record)
+        check_job(job, {{ cookiecutter.record_name }})
         # 2. Plan it: at most one run's worth of batches in a run (rule 3).
         plan = self.fan_out.plan(job)
         # 3. Upsert the batches: here, or in child workflows of this type when it is big.

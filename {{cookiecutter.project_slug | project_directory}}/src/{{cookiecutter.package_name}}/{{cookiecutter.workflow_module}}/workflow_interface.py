@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.temporal.fanout import Job, JobResult
 from {{ cookiecutter.package_name }}.temporal.retry import ActivityOptions, PermanentError
 
 from .record import (
-    {{ cookiecutter.workflow_name }}RecordDict,
+    {{ cookiecutter.record_name }}Dict,
 )
 
 TASK_QUEUE = "{{ cookiecutter.task_queue }}"
@@ -33,7 +33,7 @@ class {{ cookiecutter.workflow_name }}Job(Job, total=False):
     See :class:`Job` for ``key_range``, ``batch_size`` and ``max_activities_per_run``.
     """
 
-    records: list[{{ cookiecutter.workflow_name }}RecordDict]
+    records: list[{{ cookiecutter.record_name }}Dict]
 
 
 class {{ cookiecutter.workflow_name }}Activities:
