@@ -21,18 +21,21 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import db, dev, registry
 from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.temporal.fanout import records_of
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
-from .module_under_test import FIELDS, MODULE, Record
+from .module_under_test import FIELDS, MODULE, NAME, Job, Record
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).parent.parent
@@ -91,6 +94,37 @@ async def serving(
         graceful_shutdown=timedelta(seconds=1),
     )
     async with running(workers, database):
+        yield
+
+
+class StubUpserts:
+    """The module's upsert activity under its real name, writing nothing: it keeps the
+    records of every batch it is given. A rule about the workflow (names, limits,
+    payloads, arguments) is then proved in seconds, on the real server, without a
+    database, as the SDK's samples test workflows; the rules about the database keep it.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    @activity.defn(name=f"{NAME}Activities.upsert")
+    async def upsert(self, batch: Job) -> int:
+        records = records_of(batch, Record)
+        self.records += records
+        return len(records)
+
+    def expect_every_item_once(self, total: int) -> None:
+        keys = [tuple(getattr(record, name) for name in FIELDS.key) for record in self.records]
+        assert (len(keys), len(set(keys))) == (total, total), f"expected {total} items once"
+
+
+@asynccontextmanager
+async def serving_stubs(client: Client, task_queue: str, stub: StubUpserts) -> AsyncIterator[None]:
+    """The service's workflow worker for the module, as ``serving`` runs it, with ``stub``
+    answering its activity on the same task queue; stopped with stop_worker_faster()."""
+    workflows = create_workers(client, None, [MODULE], task_queue=task_queue, role="workflows")
+    activities = Worker(client, task_queue=task_queue, activities=[stub.upsert])
+    async with running([*workflows, activities]):
         yield
 
 

@@ -2,14 +2,16 @@
 
 Every case runs through the real workflow and worker, started by type name as a
 client without this service's types would. A refusal must be a non-retryable
-error on the first try (no retry storm); whatever is stored must come back
-verbatim; the table must be intact afterwards. The cases are built from the
+error on the first try (no retry storm), before any activity: those cases run on a
+stub upsert and no database. Whatever is stored must come back verbatim, and the
+table must be intact afterwards. The cases are built from the
 record's own fields, so they hold for any record.
 """
 
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
@@ -20,6 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 from .helpers import (
     FIELD_NAMES,
     TEXT_FIELDS,
+    StubUpserts,
     activity_attempts,
     application_error,
     events,
@@ -27,6 +30,7 @@ from .helpers import (
     records,
     result_within,
     serving,
+    serving_stubs,
     stored,
 )
 from .module_under_test import FIELDS, MODULE
@@ -129,10 +133,11 @@ ODD_BUT_VALID_TEXT = [
 
 
 async def run_workflow(
-    client: Client, database_url: str, task_queue: str, job: Any
+    client: Client, task_queue: str, job: Any, workers: AbstractAsyncContextManager[None]
 ) -> tuple[Any, BaseException | None]:
-    """Start by type name and wait; return the handle and the failure, if any."""
-    async with serving(client, database_url, task_queue):
+    """Start by type name while ``workers`` run, and wait; return the handle and the
+    failure, if any."""
+    async with workers:
         handle = await client.start_workflow(
             MODULE.workflow_type, job, id=f"hostile-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -154,9 +159,12 @@ def schema_intact(database_url: str) -> bool:
 
 @pytest.mark.parametrize(("job", "complaint"), REFUSED)
 async def test_malformed_input_is_refused_at_once(
-    client: Client, database_url: str, task_queue: str, job: Any, complaint: str
+    client: Client, task_queue: str, job: Any, complaint: str
 ) -> None:
-    handle, failure = await run_workflow(client, database_url, task_queue, job)
+    # Refused by the workflow before any activity: a stub upsert, no database.
+    stub = StubUpserts()
+    workers = serving_stubs(client, task_queue, stub)
+    handle, failure = await run_workflow(client, task_queue, job, workers)
     assert failure is not None, "the workflow must refuse this input"
     error = application_error(failure)
     assert error.type == "InvalidInput"
@@ -165,8 +173,7 @@ async def test_malformed_input_is_refused_at_once(
     histories = await handle_histories(client, handle)
     assert events(histories, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == []  # no retry storm
     assert activity_attempts(histories) == []
-    assert stored(database_url) == []
-    assert schema_intact(database_url)
+    assert stub.records == []
 
 
 @pytest.mark.parametrize("text", ODD_BUT_VALID_TEXT)
@@ -174,7 +181,8 @@ async def test_odd_but_valid_text_is_stored_verbatim(
     client: Client, database_url: str, task_queue: str, text: str
 ) -> None:
     record = {**GOOD, **dict.fromkeys(TEXT_FIELDS, text)}
-    _, failure = await run_workflow(client, database_url, task_queue, {"records": [record]})
+    workers = serving(client, database_url, task_queue)
+    _, failure = await run_workflow(client, task_queue, {"records": [record]}, workers)
     assert failure is None
     assert [{name: row[name] for name in FIELD_NAMES} for row in stored(database_url)] == [record]
     assert schema_intact(database_url)

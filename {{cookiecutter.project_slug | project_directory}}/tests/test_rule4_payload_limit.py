@@ -30,11 +30,12 @@ from {{ cookiecutter.package_name }}.temporal.payloads import (
 from {{ cookiecutter.package_name }}.temporal.worker import running
 
 from .helpers import (
+    StubUpserts,
     activity_attempts,
     application_error,
     handle_histories,
     job_over,
-    serving,
+    serving_stubs,
     temporal_cli,
 )
 from .module_under_test import MODULE, Job, Workflow
@@ -127,13 +128,14 @@ async def test_oversized_payload_fails_the_workflow_cleanly(
 
 
 async def test_input_from_another_client_is_checked_by_the_workflow(
-    client: Client, database_url: str, task_queue: str, tmp_path: Path
+    client: Client, task_queue: str, tmp_path: Path
 ) -> None:
     """The temporal CLI does not use our converter; the worker checks the input itself."""
     input_file = tmp_path / "oversized.json"
     input_file.write_text(json.dumps(oversized_job()), encoding="utf-8")
     workflow_id = f"cli-too-big-{uuid.uuid4()}"
-    async with serving(client, database_url, task_queue):
+    stub = StubUpserts()
+    async with serving_stubs(client, task_queue, stub):
         args = ["workflow", "start", "--workflow-id", workflow_id, "--type", MODULE.workflow_type]
         args += ["--task-queue", task_queue, "--input-file", str(input_file)]
         started = temporal_cli(client.service_client.config.target_host, *args)
@@ -141,6 +143,7 @@ async def test_input_from_another_client_is_checked_by_the_workflow(
         with pytest.raises(WorkflowFailureError) as failure:
             await asyncio.wait_for(client.get_workflow_handle(workflow_id).result(), timeout=30)
     assert application_error(failure.value).type == PAYLOAD_TOO_LARGE
+    assert stub.records == []
 
 
 async def test_server_refuses_payloads_over_its_own_limit(client: Client, tmp_path: Path) -> None:

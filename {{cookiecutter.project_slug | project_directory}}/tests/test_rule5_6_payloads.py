@@ -2,6 +2,7 @@
 
 A start with the wrong number of arguments, from any client, fails the workflow at
 once with a message that counts them, instead of failing its workflow task for ever.
+The rules are about the workflow's input, so the upsert is a stub under its real name.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 from .helpers import (
     EXAMPLE,
     LARGE_EXAMPLE,
+    StubUpserts,
     activity_attempts,
     application_error,
     example_input,
     handle_histories,
     result_within,
-    serving,
-    stored,
+    serving_stubs,
     temporal_cli,
 )
 from .module_under_test import MODULE, Record, Workflow
@@ -55,15 +56,17 @@ def test_shipped_examples_are_plain_json_records(path: Any) -> None:
     assert job_size(job) > 0
 
 
-async def test_typed_start_takes_one_positional_argument(
-    client: Client, database_url: str, task_queue: str
-) -> None:
+async def test_typed_start_takes_one_positional_argument(client: Client, task_queue: str) -> None:
     job = example_input()
-    async with serving(client, database_url, task_queue):
+    stub = StubUpserts()
+    async with serving_stubs(client, task_queue, stub):
         handle = await client.start_workflow(
             Workflow.run, job, id=f"positional-{uuid.uuid4()}", task_queue=task_queue
         )
         assert await result_within(handle) == {"upserted": len(job["records"])}
+    assert [record.to_dict() for record in stub.records] == [
+        Record.from_dict(data).to_dict() for data in job["records"]
+    ]
 
 
 def arity_complaint(count: int) -> str:
@@ -72,9 +75,9 @@ def arity_complaint(count: int) -> str:
 
 @pytest.mark.parametrize("args", [[], [{}, 1]], ids=["no-argument", "two-arguments"])
 async def test_wrong_arity_from_the_python_client_fails_at_once(
-    client: Client, database_url: str, task_queue: str, args: list[Any]
+    client: Client, task_queue: str, args: list[Any]
 ) -> None:
-    async with serving(client, database_url, task_queue):
+    async with serving_stubs(client, task_queue, StubUpserts()):
         handle = await client.start_workflow(
             MODULE.workflow_type, args=args, id=f"arity-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -89,17 +92,18 @@ async def test_wrong_arity_from_the_python_client_fails_at_once(
 
 @pytest.mark.parametrize("inputs", [[], ["{}", "1"]], ids=["no-input", "two-inputs"])
 async def test_wrong_arity_from_the_temporal_cli_fails_at_once(
-    client: Client, database_url: str, task_queue: str, inputs: list[str]
+    client: Client, task_queue: str, inputs: list[str]
 ) -> None:
     workflow_id = f"cli-arity-{uuid.uuid4()}"
     args = ["workflow", "start", "--workflow-id", workflow_id, "--type", MODULE.workflow_type]
     args += ["--task-queue", task_queue]
     for value in inputs:
         args += ["--input", value]
-    async with serving(client, database_url, task_queue):
+    stub = StubUpserts()
+    async with serving_stubs(client, task_queue, stub):
         started = temporal_cli(client.service_client.config.target_host, *args)
         assert started.returncode == 0, started.stderr
         with pytest.raises(WorkflowFailureError) as failure:
             await result_within(client.get_workflow_handle(workflow_id), timeout=15)
     assert arity_complaint(len(inputs)) in application_error(failure.value).message
-    assert stored(database_url) == []
+    assert stub.records == []
