@@ -178,7 +178,7 @@ def problem(declaration: object) -> str | None:
 
 def imports(fields: list[Field]) -> list[str]:
     """The standard library's ``from module import names`` lines the record needs, sorted."""
-    needed: dict[str, set[str]] = {"dataclasses": {"dataclass"}, "typing": {"TypedDict", "cast"}}
+    needed: dict[str, set[str]] = {"dataclasses": {"dataclass"}, "typing": {"cast"}}
     for field in fields:
         hint = TYPES[field.type][1]
         if hint in IMPORTS:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from temporalio import workflow
+from typing_extensions import TypedDict
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.fields import FieldError

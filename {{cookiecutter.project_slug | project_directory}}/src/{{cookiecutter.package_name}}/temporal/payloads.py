@@ -6,7 +6,7 @@ values with :data:`DATA_CONVERTER`, which refuses a larger payload before it is
 sent, with a non-retryable error that says what to do instead.
 
 On the way in, every typed argument is checked against its type hint by
-:func:`.inputs.conform`, so a malformed payload fails its workflow or activity at
+:func:`.shapes.conform`, so a malformed payload fails its workflow or activity at
 once instead of its workflow task.
 """
 
@@ -21,7 +21,7 @@ from temporalio.converter import DataConverter, DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
 
 from {{ cookiecutter.package_name }}.temporal import telemetry
-from {{ cookiecutter.package_name }}.temporal.inputs import conform
+from {{ cookiecutter.package_name }}.temporal.shapes import conform
 
 # The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
 MAX_PAYLOAD_BYTES = 200 * 1024

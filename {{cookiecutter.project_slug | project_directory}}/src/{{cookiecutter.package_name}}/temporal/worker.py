@@ -62,6 +62,7 @@ SANDBOX = SandboxedWorkflowRunner(
         f"{PACKAGE}.config",
         f"{PACKAGE}.db",
         f"{PACKAGE}.temporal.module",
+        "typing_extensions",
         # Tracing's context travels through workflow code (temporal/tracing.py).
         "opentelemetry",
     )

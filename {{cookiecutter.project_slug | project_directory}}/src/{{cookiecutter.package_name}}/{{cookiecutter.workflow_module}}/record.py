@@ -17,6 +17,9 @@ from __future__ import annotations
 {% for line in fields | record_imports -%}
 {{ line }}
 {% endfor %}
+# pydantic, which checks payloads (temporal/shapes.py), reads this TypedDict on Python 3.10.
+from typing_extensions import TypedDict
+
 from {{ cookiecutter.package_name }}.fields import Fields
 
 # Each field in the words of the service's record_fields answer (see fields.py): the
