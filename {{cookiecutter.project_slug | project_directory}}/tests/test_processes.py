@@ -42,7 +42,7 @@ from .helpers import (
     temporal_cli,
     wait_until,
 )
-from .module_under_test import MODULE
+from .module_under_test import MODULE, Record
 
 pytestmark = pytest.mark.processes
 
@@ -97,6 +97,10 @@ def test_worker_process_runs_the_example_started_by_the_temporal_cli_twice(
 
     assert len(snapshots[0]) == small
     assert snapshots[1] == snapshots[0]
+    # Each value as the example sent it, read back through the record (a decimal with
+    # its digits, a datetime as the same instant).
+    sent = [Record.from_dict(data).to_dict() for data in example_input()["records"]]
+    assert [{name: row[name] for name in row if name != "id"} for row in snapshots[0]] == sent
     assert len(stored(database_url)) == large + small
 
 
