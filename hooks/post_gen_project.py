@@ -49,10 +49,10 @@ def next_steps(project_name: str, project_dir: Path) -> str:
             f"Baked {project_name} in {project_dir}.",
             "Next:",
             f"  cd {cd_target(project_dir)}",
-            "  make dev    # embedded Temporal + PostgreSQL, a worker, the example workflow;"
+            "  make dev        # embedded Temporal + PostgreSQL, a worker, the example workflow;"
             " Ctrl-C stops",
-            "  make test   # ruff, mypy --strict, and the tests against real Temporal and"
-            " PostgreSQL",
+            "  make test-all   # ruff, mypy --strict, and every test against real Temporal and"
+            " PostgreSQL (make test: all but the fault and process tests, the quick loop)",
             "See README.md: every rule of the workflow guide, where it lives and which test"
             " proves it.",
         ]

@@ -75,14 +75,15 @@ def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProces
     return run(*targets) if install.returncode == 0 else install
 
 
-def run_make_test(project: Path, venv: Path, *options: str) -> None:
-    """The baked project's own `make test` (lint, types, tests) in the shared venv."""
-    completed = make(project, venv, "test", *options)
+def run_make_test(project: Path, venv: Path, *options: str, target: str = "test-all") -> None:
+    """The baked project's own `make test-all` (lint, types, every test), or ``target``,
+    in the shared venv; ``options`` such as PYTEST_ARGS choose the tests."""
+    completed = make(project, venv, target, *options)
     # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
     if completed.returncode != 0:
         tail = "\n".join(completed.stdout.splitlines()[-LOG_TAIL_LINES:])
         pytest.fail(
-            f"`make test` failed in {project} (exit {completed.returncode}); last "
+            f"`make {target}` failed in {project} (exit {completed.returncode}); last "
             f"{LOG_TAIL_LINES} lines:\n{tail}"
         )
 

@@ -119,7 +119,8 @@ def test_the_grown_service_passes_its_tests_and_one_worker_runs_every_example(
         assert f'    "{PACKAGE}.{module}",\n' in registry
         assert (grown / "tests" / "modules" / f"test_{module}.py").is_file()
     assert unrendered_jinja(grown) == []
-    run_make_test(grown, baked_venv)
+    # The everyday `make test`: the defaults' bake runs `make test-all`, fault tests and all.
+    run_make_test(grown, baked_venv, target="test")
     # The large example on worker processes of each role, and on three (marked `large`,
     # left out of the service's `make test`).
     large = make(grown, baked_venv, "test-large")
