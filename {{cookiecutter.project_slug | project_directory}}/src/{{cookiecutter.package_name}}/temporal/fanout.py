@@ -57,7 +57,7 @@ MAX_RANGE_COUNT = 10**9
 PROGRESS_QUERY = "progress"
 
 
-class KeyRange(TypedDict):
+class NumberedRange(TypedDict):
     """Stand-in records ``first`` to ``first + count - 1``, each made from its number by
     the record's ``numbered()``: generated data for the benchmark and the large example,
     written to the real table. A deployment refuses them with ``NUMBERED_RECORDS=off``."""
@@ -69,7 +69,7 @@ class KeyRange(TypedDict):
 class Job(TypedDict, total=False):
     """What every module's job has; the module's own adds ``records``."""
 
-    key_range: KeyRange
+    key_range: NumberedRange
     batch_size: int
     """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE."""
     max_activities_per_run: int
