@@ -23,7 +23,14 @@ from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, health, redaction, registry
 from {{ cookiecutter.package_name }}.logs import configure_logging
-from {{ cookiecutter.package_name }}.temporal import histories, runs, telemetry, tracing, versioning
+from {{ cookiecutter.package_name }}.temporal import (
+    encryption,
+    histories,
+    runs,
+    telemetry,
+    tracing,
+    versioning,
+)
 from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
@@ -333,6 +340,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     try:
         log_format = config.log_format()
+        encryption.keys_from_environment()  # a bad key stops every command before it starts
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from {{ cookiecutter.package_name }} import config, db
 from {{ cookiecutter.package_name }}.temporal.client import connect_options
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
+from {{ cookiecutter.package_name }}.temporal.payloads import data_converter
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ async def start_temporal(
         port=port,
         ui=ui,
         ui_port=ui_port,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(),
         # The dev server logs a harmless "frontend not healthy yet" error while it
         # starts; a real failure still surfaces, as start_local() raises.
         dev_server_log_level="never",

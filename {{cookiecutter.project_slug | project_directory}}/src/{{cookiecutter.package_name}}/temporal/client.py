@@ -16,7 +16,7 @@ from temporalio.envconfig import ClientConfig
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.temporal import tracing
-from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
+from {{ cookiecutter.package_name }}.temporal.payloads import data_converter
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Client]] = (
     weakref.WeakKeyDictionary()
@@ -37,7 +37,7 @@ def connect_options() -> dict[str, Any]:
 
 async def new_client(**overrides: Any) -> Client:
     """A fresh client with this service's settings. Prefer :func:`workflow_client`."""
-    defaults = {"data_converter": DATA_CONVERTER, "interceptors": tracing.interceptors()}
+    defaults = {"data_converter": data_converter(), "interceptors": tracing.interceptors()}
     options = connect_options() | defaults | overrides
     return await Client.connect(**options)
 
