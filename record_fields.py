@@ -192,12 +192,20 @@ def imports(fields: list[Field]) -> list[str]:
 
 
 _ES_ENDINGS = ("s", "x", "z", "ch", "sh")
+# An upper-case letter that starts a new word: after a lower-case letter or digit
+# ("fooBar"), or before a lower-case letter at the end of an acronym ("HTTPServer").
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_case(camel: str) -> str:
+    """``PodcastEpisode`` as ``podcast_episode``, ``HTTPFetch`` as ``http_fetch``."""
+    return _WORD_START.sub("_", camel).lower()
 
 
 def plural_snake(camel: str) -> str:
     """A CamelCase noun's plural in snake_case: MeterReading → meter_readings,
     Category → categories, Address → addresses."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", camel).lower()
+    words = snake_case(camel)
     if words.endswith(_ES_ENDINGS):
         return words + "es"
     if words.endswith("y") and words[-2:-1] not in ("a", "e", "i", "o", "u"):
