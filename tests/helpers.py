@@ -189,17 +189,23 @@ class DevRun:
 
 @contextmanager
 def dev_running(
-    project: Path, venv: Path, package: str, output: Path, *args: str
+    project: Path,
+    venv: Path,
+    package: str,
+    output: Path,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[DevRun]:
     """``python -m PACKAGE dev --port P ARGS`` in the project, on embedded servers of its
-    own (production settings in the environment are dropped); Ctrl-C at the end.
+    own (production settings in the environment are dropped, ``extra_env`` added); Ctrl-C
+    at the end.
 
     PYTHONUNBUFFERED goes too, as on most machines: the lines the test waits for must
     reach the file while dev runs because the service flushes them, not because the
     environment happens to say so."""
     port = free_port_pair()
     dropped = ("DATABASE_URL", "TEMPORAL_ADDRESS", "PYTHONUNBUFFERED")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env = {k: v for k, v in os.environ.items() if k not in dropped} | (extra_env or {})
     command = [str(venv / "bin" / "python"), "-m", package, "dev", "--port", str(port), *args]
     with output.open("wb") as sink:
         process = subprocess.Popen(command, cwd=project, env=env, stdout=sink, stderr=sink)

@@ -1,5 +1,6 @@
-"""The guide's million items through a baked service's `dev`, watched in a pipe and in a
-real browser: progress lines as it runs, then the Web UI's own page for the run.
+"""A baked service's `dev` in a real browser: the guide's million items, watched in a pipe
+and then on the Web UI's own page for the run; and with PAYLOAD_ENCRYPTION_KEYS, the
+Web UI decoding the sealed input through the service's codec server.
 
 Chromium comes from the system's packages; the template's `make test` installs it
 where it is missing (the `chromium` target).
@@ -7,6 +8,10 @@ where it is missing (the `chromium` target).
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -89,3 +94,35 @@ def test_the_large_example_shows_its_progress_and_its_story_in_the_web_ui(
     # The Web UI's page for the run lists its children by their summaries.
     assert FIRST_CHILD_SUMMARY in history
     assert SECOND_CHILD_SUMMARY in history
+
+
+@pytest.mark.slow
+def test_with_keys_the_web_ui_shows_the_input_decoded_by_the_codec_server(
+    cookies: Cookies, baked_venv: Path, tmp_path: Path
+) -> None:
+    project = bake_ok(cookies, {})
+    installed = make(project, baked_venv)
+    assert installed.returncode == 0, installed.stdout[-3000:]
+    keys = {"PAYLOAD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode()}
+    with dev_running(
+        project, baked_venv, "kardashian_tracker", tmp_path / "dev.log", extra_env=keys
+    ) as dev:
+        printed = wait_for_line(dev.output, dev.process, DEV_READY, 120)
+        run = RUN_LINE.search(printed)
+        assert run is not None, printed[-3000:]
+        workflow_id, run_id = run.groups()
+        ui = f"http://localhost:{dev.port + 1000}"
+        page = page_text(
+            f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id}/history", tmp_path / "chr"
+        )
+        served = dev.output.read_text(encoding="utf-8")
+    # The page shows the example's records as JSON text: each value in its quotes.
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))
+    example = json.loads((project / "examples" / "kardashian.json").read_text(encoding="utf-8"))
+    values = [value for record in example["records"] for value in record.values()]
+    missing = [value for value in values if json.dumps(value, ensure_ascii=False) not in shown]
+    assert missing == [], shown[-3000:]
+    # ... which only the codec server could have given it: dev started one, and the
+    # browser's page asked it to decode for the namespace.
+    assert "Codec:     http://127.0.0.1:" in printed
+    assert "decode: 1 payloads for namespace default" in served

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -381,6 +382,39 @@ def background(
             output.seek(0)
             tail = output.read().decode("utf-8", "replace").splitlines()[-40:]
             print(f"--- last output of {' '.join(args[-3:])}:", *tail, sep="\n")
+
+
+def free_port_pair(offset: int = 1000) -> int:
+    """A port P where P and P + offset are both free: dev's Temporal and its Web UI."""
+    while True:
+        port = free_port()
+        with socket.socket() as other:
+            if other.connect_ex(("127.0.0.1", port + offset)) != 0:
+                return port
+
+
+DEV_READY = "Worker running"
+
+
+@contextmanager
+def dev_running(env: dict[str, str], cwd: Path, timeout: float = 60) -> Iterator[tuple[int, str]]:
+    """``dev`` with the example, on ports of its own, in ``cwd`` (where it keeps .dev/),
+    until it is ready; yields its Temporal port and what it printed. Ctrl-C at the end."""
+    port = free_port_pair()
+    output = cwd / "dev.log"
+    command = cli("dev", "--port", str(port), "--input-file", str(EXAMPLE))
+    with output.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=sink, stderr=sink)
+    try:
+        deadline = time.monotonic() + timeout
+        while DEV_READY not in (printed := output.read_text(encoding="utf-8")):
+            assert process.poll() is None, printed[-3000:]
+            assert time.monotonic() < deadline, f"dev was not ready within {timeout:.0f} s"
+            time.sleep(0.2)
+        yield port, printed
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
 
 def cli(*args: str) -> list[str]:

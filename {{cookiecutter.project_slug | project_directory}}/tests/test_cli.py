@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,15 +12,15 @@ from {{ cookiecutter.package_name }} import cli
 from .helpers import PACKAGE, free_port, run_cli, service_env
 from .module_under_test import MODULE
 
-COMMANDS = ["dev", "worker", "init-db", "run", "bench"]
+COMMANDS = ["dev", "worker", "init-db", "run", "codec-server", "record-history", "bench"]
 
 
 def test_the_package_runs_as_a_command_and_lists_every_command() -> None:
     result = run_cli("--help", env=service_env("", ""))
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: python -m {PACKAGE}")
-    for command in COMMANDS:
-        assert f"    {command} " in result.stdout
+    listed = re.findall(r"^    ([a-z-]+)\s", result.stdout, re.MULTILINE)
+    assert listed == COMMANDS
 
 
 @pytest.mark.parametrize("command", COMMANDS)

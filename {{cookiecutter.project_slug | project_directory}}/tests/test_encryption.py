@@ -8,24 +8,19 @@ test sees is what the server stores.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import uuid
-from typing import Any, cast
+from typing import cast
 
 import pytest
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 
-from {{ cookiecutter.package_name }}.temporal.client import new_client
 from {{ cookiecutter.package_name }}.temporal.encryption import (
     ENCODING,
     KEY_ID,
     KEYS_VARIABLE,
     EncryptionKeyError,
     parse_keys,
-    with_encryption,
 )
 from {{ cookiecutter.package_name }}.temporal.payloads import (
     DATA_CONVERTER,
@@ -44,42 +39,8 @@ from .helpers import (
     serving_stubs,
     stored,
 )
-from .module_under_test import FIELDS, Job, Record, Workflow
-
-OLD, NEW, OTHER = (base64.b64encode(os.urandom(32)).decode() for _ in range(3))
-
-
-async def keyed(client: Client, keys: str) -> Client:
-    """A client of the same server whose payloads are sealed with ``keys``."""
-    converter = with_encryption(DATA_CONVERTER, parse_keys(keys))
-    return await new_client(
-        target_host=client.service_client.config.target_host,
-        namespace=client.namespace,
-        data_converter=converter,
-    )
-
-
-def payloads(message: Message) -> list[Payload]:
-    """Every payload in a history event's message, however deep it sits."""
-    if isinstance(message, Payload):
-        return [message]
-    found: list[Payload] = []
-    for _, value in message.ListFields():
-        if isinstance(value, Message):
-            items: list[Any] = [value]
-        elif hasattr(value, "values"):  # a map, such as a header's fields
-            items = list(value.values())
-        elif isinstance(value, (str, bytes, int, float)):
-            continue
-        else:  # a repeated field
-            items = list(value)
-        found += [inner for item in items if isinstance(item, Message) for inner in payloads(item)]
-    return found
-
-
-def stored_payloads(histories: list[WorkflowHistory]) -> list[Payload]:
-    """Every payload the server holds for these runs, in the order of their events."""
-    return [found for history in histories for event in history.events for found in payloads(event)]
+from .module_under_test import Job, Record, Workflow
+from .sealing import NEW, OLD, OTHER, keyed, plaintext_needles, stored_payloads
 
 
 def test_keys_are_read_in_order_and_a_bad_one_is_refused_without_showing_it() -> None:
@@ -123,15 +84,7 @@ async def test_with_keys_the_server_stores_only_ciphertext(
     held = stored_payloads(await handle_histories(client, handle))
     assert len(held) >= 3  # the input, the activity's batch and result, the workflow's result
     assert {(p.metadata["encoding"], p.metadata[KEY_ID]) for p in held} == {(ENCODING, b"new")}
-    # What the plaintext would hold: every field's name in quotes, every text of five
-    # characters or more (a shorter needle could turn up in random ciphertext by chance).
-    needles = {json.dumps(name) for name in FIELDS.names} | {
-        json.dumps(value)[1:-1]
-        for data in job["records"]
-        for value in data.values()
-        if isinstance(value, str) and len(value) >= 5
-    }
-    for needle in needles:
+    for needle in plaintext_needles(job):
         readable = [p for p in held if needle.encode() in p.data]
         assert readable == [], f"{needle!r} is readable on the server"
 

@@ -7,27 +7,39 @@ history in ``tests/histories/`` is replayed first, so such a change fails this t
 naming the history and the event. ``make histories`` (the ``record-history`` command)
 records them; the README says when to record anew and when to use
 ``workflow.patched()`` instead.
+
+A history recorded from a run with PAYLOAD_ENCRYPTION_KEYS holds ciphertext. The
+guard opens it with the test keys of tests/sealing.py, so record such histories
+with those keys, never with a production key the repository would then need.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.worker import Replayer, WorkflowReplayResult
 
 from {{ cookiecutter.package_name }} import registry
-from {{ cookiecutter.package_name }}.temporal.histories import case_file
+from {{ cookiecutter.package_name }}.temporal.encryption import ENCODING, parse_keys, with_encryption
+from {{ cookiecutter.package_name }}.temporal.histories import case_file, fetch, write
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX
 
-from .helpers import PROJECT_ROOT
+from .helpers import PROJECT_ROOT, StubUpserts, example_input, result_within, serving_stubs
+from .module_under_test import Workflow
+from .sealing import TEST_KEYS, keyed, plaintext_needles, stored_payloads
 
 HISTORIES = sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
+# What the guard replays with: the service's converter, opening payloads sealed with
+# the test keys (unsealed ones pass through it as they are).
+GUARD_CONVERTER = with_encryption(DATA_CONVERTER, parse_keys(TEST_KEYS))
 
 
 def recorded(path: Path) -> WorkflowHistory:
@@ -42,17 +54,23 @@ def test_every_module_has_its_recorded_histories() -> None:
             assert (PROJECT_ROOT / case_file(module, case)).is_file(), (module.name, case)
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[path.name for path in HISTORIES])
-async def test_todays_code_replays_the_recorded_history(path: Path) -> None:
+async def replay(
+    history: WorkflowHistory, converter: DataConverter = GUARD_CONVERTER
+) -> WorkflowReplayResult:
     # As the worker runs workflows: every module's Impls, in the sandbox, with the
     # service's converter and input checks.
     replayer = Replayer(
         workflows=[workflow for module in registry.load() for workflow in module.workflows],
         workflow_runner=SANDBOX,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter,
         interceptors=[InputChecks()],
     )
-    result = await replayer.replay_workflow(recorded(path), raise_on_replay_failure=False)
+    return await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[path.name for path in HISTORIES])
+async def test_todays_code_replays_the_recorded_history(path: Path) -> None:
+    result = await replay(recorded(path))
     if result.replay_failure is not None:
         # The SDK's message names the event, e.g. "[TMPRL1100] Nondeterminism error:
         # Timer machine does not handle this event: HistoryEvent(id: 5, ...)".
@@ -60,3 +78,25 @@ async def test_todays_code_replays_the_recorded_history(path: Path) -> None:
         message = re.search(r'message: "([^"]*)"', said)
         reason = message.group(1) if message else said
         pytest.fail(f"{path.name} no longer replays: {reason}", pytrace=False)
+
+
+async def test_a_history_sealed_with_the_test_keys_is_recorded_sealed_and_replays(
+    client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    sealed = await keyed(client, TEST_KEYS)
+    job = example_input()
+    async with serving_stubs(sealed, task_queue, StubUpserts()):
+        handle = await sealed.start_workflow(
+            Workflow.run, job, id=f"sealed-history-{uuid.uuid4()}", task_queue=task_queue
+        )
+        await result_within(handle)
+    # As record-history writes it: the file holds ciphertext, as the server does.
+    path = write(await fetch(sealed, handle.id), tmp_path / "sealed.json")
+    history = recorded(path)
+    held = stored_payloads([history])
+    assert {payload.metadata["encoding"] for payload in held} == {ENCODING}
+    readable = [n for n in plaintext_needles(job) if any(n.encode() in p.data for p in held)]
+    assert readable == []
+    assert (await replay(history)).replay_failure is None
+    # Without the test keys, the same history cannot be replayed at all.
+    assert (await replay(history, DATA_CONVERTER)).replay_failure is not None

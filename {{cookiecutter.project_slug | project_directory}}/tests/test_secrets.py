@@ -11,10 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
-import signal
-import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,11 +29,11 @@ from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
 
 from .helpers import (
-    EXAMPLE,
     activity_attempts,
     application_error,
     background,
     cli,
+    dev_running,
     free_port,
     handle_histories,
     has_failed_attempt,
@@ -182,15 +179,6 @@ async def test_a_run_through_a_database_outage_shows_no_password(
     assert SENTINEL not in logged
 
 
-def free_port_pair(offset: int = 1000) -> int:
-    """A port P where P and P + offset are both free: dev's Temporal and its Web UI."""
-    while True:
-        port = free_port()
-        with socket.socket() as other:
-            if other.connect_ex(("127.0.0.1", port + offset)) != 0:
-                return port
-
-
 @pytest.mark.processes
 def test_dev_prints_no_password(postgres_url: str, tmp_path: Path) -> None:
     # dev with a database of yours starts only Temporal, and says how to look at the rows.
@@ -198,20 +186,8 @@ def test_dev_prints_no_password(postgres_url: str, tmp_path: Path) -> None:
     url = with_password(postgres_url, "keyword-quoted")
     env = service_env("", url)
     env.pop("TEMPORAL_ADDRESS")
-    command = cli("dev", "--port", str(free_port_pair()), "--input-file", str(EXAMPLE))
-    output = tmp_path / "dev.log"
-    with output.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=sink, stderr=sink)
-    deadline = time.monotonic() + 60
-    try:
-        while "Worker running" not in output.read_text(encoding="utf-8"):
-            assert process.poll() is None, output.read_text(encoding="utf-8")[-3000:]
-            assert time.monotonic() < deadline, "dev was not ready within 60 s"
-            time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-    printed = output.read_text(encoding="utf-8")
+    with dev_running(env, tmp_path) as (_, printed):
+        pass
     assert f'To see them: psql "{safe_conninfo(url)}"' in printed
     assert SENTINEL not in printed
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m {{ cookiecutter.package_name }} {dev,worker,init-db,run}``.
+"""Command line: ``python -m {{ cookiecutter.package_name }} COMMAND``; ``--help`` lists them.
 
 Every command serves the workflow modules listed in :mod:`.registry`.
 """
@@ -151,12 +151,17 @@ async def cmd_dev(args: argparse.Namespace) -> None:
     modules = registry.load()
     module = chosen_module(args.workflow)
     job = read_input(args.input_file or example_input(module))
-    async with dev.dev_stack(modules, DEV_DATA_DIR, temporal_port=args.port) as stack:
+    async with dev.dev_stack(modules, DEV_DATA_DIR, temporal_port=args.port, codec=True) as stack:
         serve_metrics()
         client = await connect()
         database = db.Database(stack.database_url)
         if stack.banner:
             print(stack.banner, end="\n\n", flush=True)
+        if stack.codec_address:
+            print(
+                f"Codec:     {stack.codec_address} (payloads are sealed; the Web UI and "
+                f"temporal --codec-endpoint {stack.codec_address} decode through it)"
+            )
         async with running(create_workers(client, database, modules), database):
             handle = await runs.start(client, module, job)
             if stack.ui_address:
@@ -174,6 +179,25 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             print(f'To see them: psql "{shown_url}" -c "TABLE {module.table}"')
             print("Worker running; Ctrl-C to stop.")
             await wait_for_stop_signal()
+
+
+async def cmd_codec_server(args: argparse.Namespace) -> None:
+    # Only this command serves HTTP; dev imports it the same way (see dev.py).
+    from {{ cookiecutter.package_name }}.temporal import codec_server
+
+    try:
+        settings = codec_server.CodecSettings.from_environment()
+        server = codec_server.start(args.address, settings)
+    except codec_server.CodecSettingsError as error:
+        raise CommandError(str(error)) from None
+    try:
+        origins = ", ".join(sorted(settings.origins)) or "none (CLI only)"
+        needed = "a bearer token" if settings.token else "no token"
+        log.info("codec server at %s: browser origins %s; %s needed", server.url, origins, needed)
+        print(f"temporal workflow show --codec-endpoint {server.url} -w WORKFLOW_ID", flush=True)
+        await wait_for_stop_signal()
+    finally:
+        server.stop()
 
 
 async def cmd_record_history(args: argparse.Namespace) -> None:
@@ -213,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
         "(worker and dev: Prometheus metrics at http://host:port/metrics), HEALTH_ADDRESS "
         "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra), BUILD_ID and "
-        "DEPLOYMENT_NAME (worker: versioned workers).",
+        "DEPLOYMENT_NAME (worker: versioned workers), PAYLOAD_ENCRYPTION_KEYS (every command: "
+        "payloads sealed), CODEC_CORS_ORIGINS and CODEC_AUTH_TOKEN (codec-server).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -275,6 +300,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress display (it goes to stderr: a bar on a terminal, lines otherwise)",
     )
+    codec_cmd = commands.add_parser(
+        "codec-server",
+        help="decode sealed payloads for the temporal CLI and the Web UI (PAYLOAD_ENCRYPTION_KEYS)",
+        description="Serve Temporal's codec-server protocol (POST /encode and /decode, also "
+        "under /NAMESPACE/) with the keys in PAYLOAD_ENCRYPTION_KEYS, until Ctrl-C or SIGTERM. "
+        "Browsers may call it from the origins in CODEC_CORS_ORIGINS only; with "
+        "CODEC_AUTH_TOKEN set, every request needs 'Authorization: Bearer TOKEN'.",
+    )
+    codec_cmd.add_argument(
+        "--address",
+        default=config.DEFAULT_CODEC_ADDRESS,
+        help="host:port to listen on (default %(default)s, loopback: whoever reaches it reads "
+        "every payload)",
+    )
+
     record_cmd = commands.add_parser(
         "record-history",
         help="write workflow histories for the replay tests (tests/test_replay.py)",
@@ -361,6 +401,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 "run": cmd_run,
                 "record-history": cmd_record_history,
                 "bench": cmd_bench,
+                "codec-server": cmd_codec_server,
             }[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:

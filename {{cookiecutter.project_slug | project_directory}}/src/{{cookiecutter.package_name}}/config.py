@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+# codec-server's: loopback, since whoever reaches it reads every payload.
+DEFAULT_CODEC_ADDRESS = "127.0.0.1:8081"
 
 
 def database_url() -> str | None:

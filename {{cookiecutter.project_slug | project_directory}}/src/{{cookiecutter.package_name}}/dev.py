@@ -19,14 +19,18 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.testing import WorkflowEnvironment
 
 from {{ cookiecutter.package_name }} import config, db
 from {{ cookiecutter.package_name }}.temporal.client import connect_options
+from {{ cookiecutter.package_name }}.temporal.encryption import keys_from_environment
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.payloads import data_converter
+
+if TYPE_CHECKING:  # imported where it runs: see start_codec_server()
+    from {{ cookiecutter.package_name }}.temporal.codec_server import CodecHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +151,8 @@ class DevStack:
     """The Web UI of the embedded server; None when TEMPORAL_ADDRESS points elsewhere."""
     banner: str = ""
     """What the embedded Temporal server printed on start (version, addresses); else empty."""
+    codec_address: str | None = None
+    """The codec server's URL, when PAYLOAD_ENCRYPTION_KEYS is set and ``codec`` asked for it."""
 
 
 @contextmanager
@@ -189,6 +195,7 @@ async def dev_stack(
     keep: bool = True,
     temporal_port: int | None = DEV_TEMPORAL_PORT,
     ui: bool = True,
+    codec: bool = False,
 ) -> AsyncIterator[DevStack]:
     """PostgreSQL with every module's schema, and Temporal, for the block.
 
@@ -196,9 +203,14 @@ async def dev_stack(
     embedded PostgreSQL keeps its data in ``data_dir`` between runs unless not
     ``keep``. The variables are set for the block, so that everything in the process
     finds the servers.
+
+    With ``codec`` and PAYLOAD_ENCRYPTION_KEYS set, a codec server on loopback decodes
+    for the embedded Web UI (which is pointed at it) and for the ``temporal`` CLI: a
+    developer reads plaintext while the server stores ciphertext.
     """
     postgres: EmbeddedPostgres | None = None
     env: WorkflowEnvironment | None = None
+    decoder: CodecHTTPServer | None = None
     try:
         if not config.database_url():
             log.info("DATABASE_URL unset: starting embedded PostgreSQL in %s", data_dir)
@@ -207,22 +219,51 @@ async def dev_stack(
         database_url = db.require_database_url()
         with db.connect_to_db(database_url, attempts=3) as conn:
             db.apply_schemas(conn, [module.schema_sql() for module in modules])
+        embedded_temporal = not config.temporal_configured()
+        port = temporal_port or DEV_TEMPORAL_PORT
+        ui_port = port + UI_PORT_OFFSET if embedded_temporal and ui else None
+        if codec and keys_from_environment():
+            decoder = start_codec_server(ui_port)
         ui_address, banner = None, ""
-        if not config.temporal_configured():
+        if embedded_temporal:
             log.info("no TEMPORAL_ADDRESS or profile: starting the Temporal dev server")
-            port = temporal_port or DEV_TEMPORAL_PORT
-            ui_port = port + UI_PORT_OFFSET if ui else None
             server_output = data_dir / "temporal-server.log"
             server_output.parent.mkdir(parents=True, exist_ok=True)
+            ui_codec = ["--ui-codec-endpoint", decoder.url] if decoder and ui_port else []
             with stdout_to(server_output):
-                env = await start_temporal(port=temporal_port, ui=ui, ui_port=ui_port)
+                env = await start_temporal(
+                    port=temporal_port, ui=ui, ui_port=ui_port, dev_server_extra_args=ui_codec
+                )
             banner = await read_banner(server_output)
             os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
             ui_address = f"http://localhost:{ui_port}" if ui_port else None
         address = config.temporal_address() or str(connect_options()["target_host"])
-        yield DevStack(database_url, address, ui_address, banner)
+        codec_address = decoder.url if decoder else None
+        yield DevStack(database_url, address, ui_address, banner, codec_address)
     finally:
         if env is not None:
             await env.shutdown()
+        if decoder is not None:
+            decoder.stop()
         if postgres is not None:
             postgres.cleanup()
+
+
+def start_codec_server(ui_port: int | None) -> CodecHTTPServer:
+    """A codec server on a free loopback port, answering the embedded Web UI's pages.
+
+    It takes no token: it listens on loopback only, and the embedded Web UI has no
+    login whose token it could pass.
+    """
+    # Imported here, not with this module: the tests import this module from workflow
+    # code, which the sandbox re-imports, and it refuses the HTTP server's classes.
+    from {{ cookiecutter.package_name }}.temporal import codec_server
+
+    ui_origins = [f"http://{host}:{ui_port}" for host in ("localhost", "127.0.0.1")]
+    try:
+        settings = codec_server.CodecSettings.from_environment(
+            extra_origins=ui_origins if ui_port else (), token=False
+        )
+        return codec_server.start("127.0.0.1:0", settings)
+    except codec_server.CodecSettingsError as error:
+        raise EmbeddedServerError(f"the codec server for the Web UI: {error}") from None

@@ -83,6 +83,13 @@ class EncryptionCodec(PayloadCodec):
         self.sealing_key_id = next(iter(keys))
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self.seal(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return self.open(payloads)
+
+    def seal(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """``payloads``, each sealed with the first key (what encode() does, without a loop)."""
         cipher = self._ciphers[self.sealing_key_id]
         key_id = self.sealing_key_id.encode()
         sealed = []
@@ -93,7 +100,10 @@ class EncryptionCodec(PayloadCodec):
             sealed.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id}, data=data))
         return sealed
 
-    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+    def open(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """``payloads``, each opened with the key it names; unsealed ones pass as they are."""
+        from cryptography.exceptions import InvalidTag
+
         opened = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
@@ -107,8 +117,15 @@ class EncryptionCodec(PayloadCodec):
                     "does not list here"
                 )
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+            try:
+                plain_bytes = cipher.decrypt(nonce, sealed, key_id.encode())
+            except InvalidTag:
+                raise EncryptionKeyError(
+                    f"a payload named key {key_id!r} but does not open with it: it was "
+                    "altered, or sealed by another key of that id"
+                ) from None
             plain = Payload()
-            plain.ParseFromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+            plain.ParseFromString(plain_bytes)
             opened.append(plain)
         return opened
 
