@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-growth test-all check chromium lock histories clean
+.PHONY: demo test test-growth test-image test-all check chromium podman lock histories clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,17 +38,27 @@ chromium:
 	  $(SUDO) apt-get install -y --no-install-recommends chromium || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
+## podman: what tests/test_image.py builds and runs images with, from the system's packages if missing
+podman:
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null || \
+	  $(SUDO) apt-get install -y --no-install-recommends podman runc mmdebstrap || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends podman runc mmdebstrap; }
+
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
 ## tests (about 6 min 30 s on 2 cores; the growth tests, slow by nature, run apart)
 test: check chromium
-	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth" --durations=12
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth and not image" --durations=12
 
 ## test-growth: a baked service grows by the workflow/ sub-template and takes a template update
 test-growth: $(VENV)/.installed
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m growth --durations=5
 
+## test-image: a baked service's image, built with podman and run as a cluster would run it
+test-image: $(VENV)/.installed podman
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m image --durations=5 -s
+
 ## test-all: every test of the template (what .ci/run runs)
-test-all: test test-growth
+test-all: test test-growth test-image
 
 ## lock: pin the baked services' dependencies anew in the template's uv.lock (after changing
 ## their pyproject.toml); bakes the defaults, locks them, and puts the name back as a variable
