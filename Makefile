@@ -40,9 +40,10 @@ chromium:
 
 ## podman: what tests/test_image.py builds and runs images with, from the system's packages if missing
 podman:
-	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null || \
-	  $(SUDO) apt-get install -y --no-install-recommends podman runc mmdebstrap || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends podman runc mmdebstrap; }
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null && \
+	  command -v catatonit >/dev/null || \
+	  $(SUDO) apt-get install -y --no-install-recommends podman runc catatonit mmdebstrap || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends podman runc catatonit mmdebstrap; }
 
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
 ## tests (about 6 min 30 s on 2 cores; the growth tests, slow by nature, run apart)

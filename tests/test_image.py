@@ -14,6 +14,7 @@ podman, runc and mmdebstrap come from the system's packages; the template's
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import resource
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import Cookies, bake_ok, free_port_pair, make
 
 pytestmark = pytest.mark.image
@@ -224,25 +226,62 @@ def rows(venv: Path, servers: HostServers) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
-@pytest.mark.slow
-def test_the_image_builds_small_and_runs_the_service_as_a_cluster_would(
-    cookies: Cookies, baked_venv: Path, podman_env: dict[str, str], tmp_path: Path
-) -> None:
-    project = bake_ok(cookies, {})
-    assert make(project, baked_venv).returncode == 0  # installs the venv the servers come from
+@dataclass(frozen=True)
+class Built:
+    project: Path
+    image: str
+
+
+@pytest.fixture(scope="module")
+def built(cookies_session: Cookies, baked_venv: Path, podman_env: dict[str, str]) -> Built:
+    """The defaults, baked and installed (the host's servers come from that venv), and
+    their image built with ``make image`` on the stand-in base."""
+    project = bake_ok(cookies_session, {})
+    assert make(project, baked_venv).returncode == 0
     image = f"localhost/kardashian-tracker:{BUILD_ID}"
     started = time.monotonic()
-    built = subprocess.run(
+    made = subprocess.run(
         ["make", "image", f"IMAGE={image}", f"BUILD_ID={BUILD_ID}", f"PYTHON_IMAGE={BASE_IMAGE}",
          f"IMAGE_CA={CA_BUNDLE}", "IMAGE_BUILD_ARGS=--network host", f"VENV={baked_venv}"],
         cwd=project, env=podman_env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
-    build_seconds = time.monotonic() - started
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
     size = int(inspect(image, podman_env, "{{.Size}}"))
     base = int(inspect(BASE_IMAGE, podman_env, "{{.Size}}"))
-    print(f"image {image}: {size / 1e6:.0f} MB ({(size - base) / 1e6:.0f} MB over its base), "
-          f"built in {build_seconds:.0f} s")  # fmt: skip
+    print(f"\nimage {image}: {size / 1e6:.0f} MB ({(size - base) / 1e6:.0f} MB over its base), "
+          f"built in {time.monotonic() - started:.0f} s")  # fmt: skip
+    return Built(project, image)
+
+
+@pytest.fixture(scope="module")
+def servers(
+    built: Built, baked_venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HostServers]:
+    with host_servers(baked_venv, built.project, tmp_path_factory.mktemp("servers")) as started:
+        yield started
+
+
+def example(venv: Path, servers: HostServers, project: Path) -> subprocess.CompletedProcess[str]:
+    """The example, started by type name with the temporal CLI, waited for."""
+    return temporal(
+        venv, servers, "workflow", "execute", "--type", WORKFLOW_TYPE, "--task-queue",
+        TASK_QUEUE, "--input-file", str(project / "examples" / "kardashian.json"),
+        "--output", "json",
+    )  # fmt: skip
+
+
+def upserted(execution: subprocess.CompletedProcess[str]) -> int:
+    """The ``upserted`` count in ``temporal workflow execute --output json``'s result."""
+    assert execution.returncode == 0, execution.stdout + execution.stderr
+    count: int = json.loads(execution.stdout)["result"]["upserted"]
+    return count
+
+
+@pytest.mark.slow
+def test_the_image_is_labelled_runs_as_its_user_and_holds_no_build_leftovers(
+    built: Built, podman_env: dict[str, str]
+) -> None:
+    image = built.image
     labels = json.loads(inspect(image, podman_env, "{{json .Config.Labels}}"))
     assert labels["org.opencontainers.image.revision"] == BUILD_ID
     assert labels["org.opencontainers.image.version"] == "0.1.0"
@@ -260,68 +299,147 @@ def test_the_image_builds_small_and_runs_the_service_as_a_cluster_would(
     )  # fmt: skip
     assert leftovers.stdout.strip() == "", leftovers.stdout
 
-    with host_servers(baked_venv, project, tmp_path) as servers:
-        health = free_port_pair(1)
-        run = [podman(), "run", *container_args(servers, health)]
-        schema = subprocess.run(
-            [*run, "--rm", image, "init-db"], env=podman_env, capture_output=True, text=True,
-            timeout=300, check=False,
+
+@pytest.mark.slow
+def test_the_worker_runs_locked_down_and_sigterm_mid_run_loses_nothing(
+    built: Built, baked_venv: Path, podman_env: dict[str, str], servers: HostServers
+) -> None:
+    image, project = built.image, built.project
+    health = free_port_pair(1)
+    run = [podman(), "run", *container_args(servers, health)]
+    schema = subprocess.run(
+        [*run, "--rm", image, "init-db"], env=podman_env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert schema.returncode == 0 and "schema applied" in schema.stdout, schema.stderr
+
+    first = f"worker-{uuid.uuid4().hex[:8]}"
+    detach(run, first, image, podman_env)
+    try:
+        wait_until_ready(health, first, podman_env)
+        make_current(baked_venv, servers)
+        assert upserted(example(baked_venv, servers, project)) == 6
+        assert rows(baked_venv, servers) == (6, 6)
+
+        # The large example, and SIGTERM once its first batches are in.
+        large = f"large-{uuid.uuid4().hex[:8]}"
+        started_large = temporal(
+            baked_venv, servers, "workflow", "start", "--type", WORKFLOW_TYPE,
+            "--task-queue", TASK_QUEUE, "--workflow-id", large, "--input-file",
+            str(project / "examples" / "kardashian_large.json"),
         )  # fmt: skip
-        assert schema.returncode == 0 and "schema applied" in schema.stdout, schema.stderr
+        assert started_large.returncode == 0, started_large.stderr
+        deadline = time.monotonic() + 120
+        while rows(baked_venv, servers)[0] <= 6:
+            assert time.monotonic() < deadline, "the large example wrote nothing in 120 s"
+            time.sleep(0.2)
+        memory = inspect_stats(first, podman_env)
+        stop_began = time.monotonic()
+        subprocess.run(
+            [podman(), "stop", "--time", str(STOP_GRACE_SECONDS), first],
+            env=podman_env, check=True, capture_output=True,
+        )  # fmt: skip
+        stop_seconds = time.monotonic() - stop_began
+        exit_code = inspect(first, podman_env, "{{.State.ExitCode}}")
+        stopped_log = logs(first, podman_env)
+    finally:
+        remove(first, podman_env)
+    assert exit_code == "0", stopped_log
+    assert stop_seconds < STOP_GRACE_SECONDS, f"stopped only by SIGKILL: {stopped_log}"
+    assert "worker stopped in" in stopped_log
+    written = rows(baked_venv, servers)[0]
+    assert 6 < written < 6 + LARGE_TOTAL, "SIGTERM came after the run ended"
 
-        first = f"worker-{uuid.uuid4().hex[:8]}"
-        detach(run, first, image, podman_env)
-        try:
-            wait_until_ready(health, first, podman_env)
-            make_current(baked_venv, servers)
-            example = temporal(
-                baked_venv, servers, "workflow", "execute", "--type", WORKFLOW_TYPE,
-                "--task-queue", TASK_QUEUE, "--input-file", str(project / "examples" /
-                "kardashian.json"), "--output", "json",
-            )  # fmt: skip
-            assert example.returncode == 0, example.stdout + example.stderr
-            assert '"upserted": 6' in example.stdout.replace('":', '": ').replace("  ", " ")
-            assert rows(baked_venv, servers) == (6, 6)
+    second = f"worker-{uuid.uuid4().hex[:8]}"
+    detach(run, second, image, podman_env)
+    try:
+        result = temporal(baked_venv, servers, "workflow", "result", "--workflow-id", large)
+        finished_log = logs(second, podman_env)
+    finally:
+        remove(second, podman_env)
+    assert result.returncode == 0, result.stdout + result.stderr + finished_log
+    assert f"{LARGE_TOTAL}" in result.stdout
+    # Every item once: the large example's million and six, and the six example rows
+    # it shares its keys with.
+    assert rows(baked_venv, servers) == (LARGE_TOTAL, LARGE_TOTAL)
+    print(f"\nSIGTERM after {written - 6:,} of {LARGE_TOTAL:,} items: exit 0 in "
+          f"{stop_seconds:.1f} s; a new container finished the job. Worker memory "
+          f"mid-run: {memory}")  # fmt: skip
 
-            # The large example, and SIGTERM once its first batches are in.
-            large = f"large-{uuid.uuid4().hex[:8]}"
-            started_large = temporal(
-                baked_venv, servers, "workflow", "start", "--type", WORKFLOW_TYPE,
-                "--task-queue", TASK_QUEUE, "--workflow-id", large, "--input-file",
-                str(project / "examples" / "kardashian_large.json"),
-            )  # fmt: skip
-            assert started_large.returncode == 0, started_large.stderr
-            deadline = time.monotonic() + 120
-            while rows(baked_venv, servers)[0] <= 6:
-                assert time.monotonic() < deadline, "the large example wrote nothing in 120 s"
-                time.sleep(0.2)
-            stop_began = time.monotonic()
-            subprocess.run(
-                [podman(), "stop", "--time", str(STOP_GRACE_SECONDS), first],
-                env=podman_env, check=True, capture_output=True,
-            )  # fmt: skip
-            stop_seconds = time.monotonic() - stop_began
-            exit_code = inspect(first, podman_env, "{{.State.ExitCode}}")
-            stopped_log = logs(first, podman_env)
-        finally:
-            remove(first, podman_env)
-        assert exit_code == "0", stopped_log
-        assert stop_seconds < STOP_GRACE_SECONDS, f"stopped only by SIGKILL: {stopped_log}"
-        assert "worker stopped in" in stopped_log
-        written = rows(baked_venv, servers)[0]
-        assert 6 < written < 6 + LARGE_TOTAL, "SIGTERM came after the run ended"
 
-        second = f"worker-{uuid.uuid4().hex[:8]}"
-        detach(run, second, image, podman_env)
-        try:
-            result = temporal(baked_venv, servers, "workflow", "result", "--workflow-id", large)
-            finished_log = logs(second, podman_env)
-        finally:
-            remove(second, podman_env)
-        assert result.returncode == 0, result.stdout + result.stderr + finished_log
-        assert f"{LARGE_TOTAL}" in result.stdout
-        # Every item once: the large example's million and six, and the six example rows
-        # it shares its keys with.
-        assert rows(baked_venv, servers) == (LARGE_TOTAL, LARGE_TOTAL)
-        print(f"SIGTERM after {written - 6:,} of {LARGE_TOTAL:,} items: exit 0 in "
-              f"{stop_seconds:.1f} s; a new container finished the job")  # fmt: skip
+def inspect_stats(container: str, env: dict[str, str]) -> str:
+    shown = subprocess.run(
+        [podman(), "stats", "--no-stream", "--format", "{{.MemUsage}}", container],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return shown.stdout.strip() or "unknown"
+
+
+@pytest.mark.slow
+def test_the_kubernetes_deployment_runs_with_podman_kube_play(
+    built: Built, baked_venv: Path, podman_env: dict[str, str], servers: HostServers,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """deploy/kubernetes/'s ConfigMap and Deployment as they are, but for what differs on
+    one machine: the image's name, one replica, the host's network (so free ports, given
+    by number) and database socket, and a Secret the test writes (the repository holds
+    none)."""
+    manifests = built.project / "deploy" / "kubernetes"
+    settings = yaml.safe_load((manifests / "configmap.yaml").read_text(encoding="utf-8"))
+    deployment = yaml.safe_load((manifests / "deployment.yaml").read_text(encoding="utf-8"))
+    settings["data"]["TEMPORAL_ADDRESS"] = servers.temporal_address
+    health = free_port_pair(1)
+    pod = deployment["spec"]["template"]["spec"]
+    deployment["spec"]["replicas"] = 1
+    pod["hostNetwork"] = True
+    [worker] = pod["containers"]
+    worker["image"] = built.image
+    for entry in worker["env"]:
+        if entry["name"] == "HEALTH_ADDRESS":
+            entry["value"] = f"127.0.0.1:{health}"
+        if entry["name"] == "METRICS_ADDRESS":
+            entry["value"] = f"127.0.0.1:{health + 1}"
+    # On the host's network podman maps no ports: the probes name the port by number.
+    del worker["ports"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        worker[probe]["httpGet"]["port"] = health
+    pod["volumes"].append({"name": "pg", "hostPath": {"path": servers.socket_dir}})
+    worker["volumeMounts"].append({"name": "pg", "mountPath": servers.socket_dir})
+    # podman 4.3 reads a Deployment's secretKeyRef from its own secret store, as a JSON
+    # map of each key to its base64 value (one it writes itself from a Secret in the
+    # YAML, it cannot read back), so the test puts the Secret there.
+    secret_name = worker["env"][0]["valueFrom"]["secretKeyRef"]["name"]
+    secret = {"DATABASE_URL": base64.b64encode(servers.database_url.encode()).decode()}
+    (tmp_path / "secret.json").write_text(json.dumps(secret), encoding="utf-8")
+    forget_secret = [podman(), "secret", "rm", secret_name]
+    subprocess.run(forget_secret, env=podman_env, capture_output=True, check=False)
+    subprocess.run(
+        [podman(), "secret", "create", secret_name, str(tmp_path / "secret.json")],
+        env=podman_env, capture_output=True, check=True,
+    )  # fmt: skip
+    played = tmp_path / "kube.yaml"
+    played.write_text(yaml.safe_dump_all([settings, deployment]), encoding="utf-8")
+    run = [podman(), "run", *container_args(servers, free_port_pair(1))]
+    schema = subprocess.run(
+        [*run, "--rm", built.image, "init-db"], env=podman_env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert schema.returncode == 0, schema.stderr
+    up = subprocess.run(
+        [podman(), "kube", "play", str(played)], env=podman_env, capture_output=True,
+        text=True, timeout=300, check=False,
+    )  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        deadline = time.monotonic() + 60
+        while readyz(health) != 200:
+            assert time.monotonic() < deadline, f"/readyz not 200 within 60 s: {up.stdout}"
+            time.sleep(0.5)
+        make_current(baked_venv, servers)
+        assert upserted(example(baked_venv, servers, built.project)) == 6
+    finally:
+        subprocess.run(
+            [podman(), "kube", "down", str(played)], env=podman_env, capture_output=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        subprocess.run(forget_secret, env=podman_env, capture_output=True, check=False)

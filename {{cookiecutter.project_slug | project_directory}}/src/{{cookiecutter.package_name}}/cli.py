@@ -120,6 +120,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
         task_queue=args.task_queue,
         role=role,
         deployment=deployment,
+        graceful_shutdown=config.graceful_shutdown(),
     )
     probes = health.Health(workers, client, database_url)
     address = config.health_address()
@@ -237,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "temporal.toml), DATABASE_URL, LOG_LEVEL, LOG_FORMAT (text or json), METRICS_ADDRESS "
         "(worker and dev: Prometheus metrics at http://host:port/metrics), HEALTH_ADDRESS "
         "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra), BUILD_ID and "
-        "DEPLOYMENT_NAME (worker: versioned workers), PAYLOAD_ENCRYPTION_KEYS (every command: "
-        "payloads sealed), CODEC_CORS_ORIGINS and CODEC_AUTH_TOKEN (codec-server).",
+        "DEPLOYMENT_NAME (worker: versioned workers), GRACEFUL_SHUTDOWN_SECONDS (worker: how "
+        "long activities in flight may finish when it stops, default 5), PAYLOAD_ENCRYPTION_KEYS "
+        "(every command: payloads sealed), CODEC_CORS_ORIGINS and CODEC_AUTH_TOKEN (codec-server).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -380,6 +382,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     try:
         log_format = config.log_format()
+        config.graceful_shutdown()  # as a bad setting below: refused before anything starts
         encryption.keys_from_environment()  # a bad key stops every command before it starts
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ whether any were given, so that ``dev`` knows to start an embedded server.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 # codec-server's: loopback, since whoever reaches it reads every payload.
@@ -74,3 +75,25 @@ def build_id() -> str | None:
 def deployment_name() -> str:
     """The Worker Deployment the builds are versions of: ``DEPLOYMENT_NAME``, or the service."""
     return os.environ.get("DEPLOYMENT_NAME") or DEFAULT_DEPLOYMENT_NAME
+
+
+# Activities still running this long after a worker begins to stop are cancelled, and
+# the server retries them on another worker. A batch takes milliseconds, so 5 s is
+# ample here; a team whose activities take longer raises it, and the pod's
+# terminationGracePeriodSeconds with it (deploy/kubernetes/deployment.yaml).
+DEFAULT_GRACEFUL_SHUTDOWN_SECONDS = 5.0
+
+
+def graceful_shutdown() -> timedelta:
+    """``GRACEFUL_SHUTDOWN_SECONDS``: how long a stopping worker lets activities in flight
+    finish (default 5)."""
+    text = os.environ.get("GRACEFUL_SHUTDOWN_SECONDS") or str(DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ValueError(
+            f"GRACEFUL_SHUTDOWN_SECONDS={text!r} is invalid: must be seconds from 0 to 3600"
+        )
+    return timedelta(seconds=seconds)

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.redaction import RedactFailures
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
@@ -24,10 +25,9 @@ log = logging.getLogger(__name__)
 
 # How often stop_worker_faster() looks whether the worker is down (the guide's 0.5 s).
 STOP_POLL_SECONDS = 0.5
-# Activities still running this long after shutdown starts are cancelled, and the
-# server retries them on another worker. A batch takes milliseconds, so in practice
-# every one has finished well within it.
-GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+# The default for activities in flight when a worker stops (GRACEFUL_SHUTDOWN_SECONDS
+# sets the worker command's; config.py says why 5 s).
+GRACEFUL_SHUTDOWN = timedelta(seconds=config.DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
 # Activities one worker runs at once, and so the connections its pool keeps. A batch
 # activity spends its time in PostgreSQL: `make bench` on 2 cores found 2, 4, 8 and
 # 16 within 15 % of each other; 8 leaves room for activities that wait on more than

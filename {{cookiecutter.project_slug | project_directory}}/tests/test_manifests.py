@@ -1,0 +1,136 @@
+"""deploy/kubernetes/ agrees with the code it deploys: probes, ports, user, shutdown, queues.
+
+These read the YAML as data; the template's own tests also validate every manifest
+against the Kubernetes schemas and run the Deployment with ``podman kube play``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }} import config, registry
+from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES
+
+from .helpers import PROJECT_ROOT, run_cli, service_env
+
+MANIFESTS = PROJECT_ROOT / "deploy" / "kubernetes"
+# What the worker needs between its graceful timeout and SIGKILL: stop polling, close
+# the pool and the client, and exit.
+STOP_MARGIN_SECONDS = 10
+
+
+def manifest(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((MANIFESTS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def pod_of(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = manifest(name)["spec"]["template"]["spec"]
+    return spec
+
+
+def container_of(name: str) -> dict[str, Any]:
+    [container] = pod_of(name)["containers"]
+    return dict(container)
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {entry["name"]: entry.get("value", entry.get("valueFrom")) for entry in container["env"]}
+
+
+def test_the_kustomization_lists_files_that_exist() -> None:
+    for resource in manifest("kustomization.yaml")["resources"]:
+        assert (MANIFESTS / resource).is_file(), resource
+
+
+def test_the_probes_ask_the_worker_what_health_py_answers() -> None:
+    worker = container_of("deployment.yaml")
+    ports = {port["name"]: port["containerPort"] for port in worker["ports"]}
+    env = env_of(worker)
+    assert env["HEALTH_ADDRESS"] == f"0.0.0.0:{ports['health']}"
+    assert env["METRICS_ADDRESS"] == f"0.0.0.0:{ports['metrics']}"
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert worker["startupProbe"]["httpGet"]["path"] == "/healthz"
+    annotations = manifest("deployment.yaml")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(ports["metrics"])
+
+
+def test_sigkill_never_cuts_a_graceful_stop_short() -> None:
+    settings = manifest("configmap.yaml")["data"]
+    graceful = float(settings["GRACEFUL_SHUTDOWN_SECONDS"])
+    grace = pod_of("deployment.yaml")["terminationGracePeriodSeconds"]
+    assert grace >= graceful + STOP_MARGIN_SECONDS, (grace, graceful)
+    # The image's default, for a worker run without the ConfigMap, holds to the same rule.
+    assert grace >= config.DEFAULT_GRACEFUL_SHUTDOWN_SECONDS + STOP_MARGIN_SECONDS
+
+
+@pytest.mark.parametrize("name", ["deployment.yaml", "init-db-job.yaml"])
+def test_every_pod_runs_locked_down_as_the_images_user(name: str) -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    found = re.search(r"^USER (\d+):(\d+)$", dockerfile, re.MULTILINE)
+    assert found is not None
+    uid, gid = map(int, found.groups())
+    pod = pod_of(name)["securityContext"]
+    assert (pod["runAsNonRoot"], pod["runAsUser"], pod["runAsGroup"]) == (True, uid, gid)
+    assert pod_of(name)["automountServiceAccountToken"] is False
+    container = container_of(name)
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert set(container["resources"]) == {"requests", "limits"}
+    # The database's password comes from a Secret, never from the ConfigMap or the file.
+    database = env_of(container)["DATABASE_URL"]
+    assert set(database) == {"secretKeyRef"}
+    assert "DATABASE_URL" not in manifest("configmap.yaml")["data"]
+    settings = manifest("configmap.yaml")["metadata"]["name"]
+    assert container["envFrom"] == [{"configMapRef": {"name": settings}}]
+
+
+def test_the_job_applies_the_schema_and_the_deployment_runs_the_worker() -> None:
+    assert container_of("init-db-job.yaml")["args"] == ["init-db"]
+    assert pod_of("init-db-job.yaml")["restartPolicy"] == "Never"
+    assert container_of("deployment.yaml")["args"] == ["worker"]
+    # A bad setting stops the process at start, as the pod's first log line.
+    env = service_env("", "") | {"GRACEFUL_SHUTDOWN_SECONDS": "soon"}
+    ran = run_cli("worker", env=env, timeout=30)
+    assert ran.returncode == 2
+    assert "GRACEFUL_SHUTDOWN_SECONDS='soon' is invalid" in ran.stderr
+
+
+def test_the_disruption_budget_and_the_scaler_point_at_the_workers() -> None:
+    deployment = manifest("deployment.yaml")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = manifest("poddisruptionbudget.yaml")["spec"]["selector"]["matchLabels"]
+    assert selector == deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= labels.items()
+    scaler = manifest("keda-scaledobject.yaml")["spec"]
+    assert scaler["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert scaler["minReplicaCount"] >= 1
+
+
+def test_the_scaler_watches_task_queues_the_workers_poll() -> None:
+    queues = {module.task_queue for module in registry.load()}
+    triggers = manifest("keda-scaledobject.yaml")["spec"]["triggers"]
+    watched = {trigger["metadata"]["taskQueue"] for trigger in triggers}
+    assert {trigger["type"] for trigger in triggers} == {"temporal"}
+    assert watched <= queues, watched - queues
+    assert registry.load()[0].task_queue in watched
+    # Its target is stated in activity slots: two rounds of one worker's.
+    for trigger in triggers:
+        assert int(trigger["metadata"]["targetQueueSize"]) == 2 * MAX_CONCURRENT_ACTIVITIES
+
+
+def test_the_settings_are_ones_the_service_reads() -> None:
+    sources = (PROJECT_ROOT / "src").rglob("*.py")
+    source = "\n".join(path.read_text(encoding="utf-8") for path in sources)
+    for name in manifest("configmap.yaml")["data"]:
+        # TEMPORAL_* are read by the SDK (temporalio.envconfig, in temporal/client.py).
+        read = name.startswith("TEMPORAL_") or f'"{name}"' in source
+        assert read, f"{name} is set in configmap.yaml but read nowhere"
