@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-growth test-image test-all check chromium podman lock histories clean
+.PHONY: demo test test-growth test-image test-all check chromium podman node lock histories clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,20 @@ podman:
 	  $(SUDO) apt-get install -y --no-install-recommends podman runc catatonit mmdebstrap || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends podman runc catatonit mmdebstrap; }
 
+## node: Node.js, for KEDA's ScaledObject validator (tests/keda/), from the system's packages if missing
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  $(SUDO) apt-get install -y --no-install-recommends nodejs npm || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
+
+# The validator KEDA's CRD schema generates, at the version tests/keda/package-lock.json pins.
+KEDA_VALIDATOR := tests/keda/node_modules/.package-lock.json
+$(KEDA_VALIDATOR): tests/keda/package.json tests/keda/package-lock.json | node
+	cd tests/keda && npm ci --no-audit --no-fund --silent
+
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
 ## tests (about 6 min 30 s on 2 cores; the growth tests, slow by nature, run apart)
-test: check chromium
+test: check chromium $(KEDA_VALIDATOR)
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth and not image" --durations=12
 
 ## test-growth: a baked service grows by the workflow/ sub-template and takes a template update

@@ -1,5 +1,6 @@
-"""The habits a baked service ships with: its GitHub Actions workflow and Dependabot file
-are valid by their published schemas, and its pre-commit hooks pass on a fresh bake."""
+"""The habits a baked service ships with: its GitHub Actions workflow, Dependabot file and
+compose file are valid by their published schemas, and its pre-commit hooks pass on a
+fresh bake."""
 
 from __future__ import annotations
 
@@ -38,6 +39,18 @@ def test_the_ci_workflow_and_dependabot_file_are_valid(cookies: Cookies) -> None
     assert schema_errors("vendor.dependabot", project / DEPENDABOT) == ""
 
 
+def test_the_compose_file_is_valid_by_the_compose_specification(
+    cookies: Cookies, tmp_path: Path
+) -> None:
+    compose = bake_ok(cookies, {}) / "compose.yaml"
+    assert schema_errors("vendor.compose-spec", compose) == ""
+    # The schema refuses what it does not know (a mistyped key), so the check can fail.
+    mistyped = tmp_path / "compose.yaml"
+    text = compose.read_text(encoding="utf-8")
+    mistyped.write_text(text.replace("stop_grace_period:", "stop_grace_periods:"), encoding="utf-8")
+    assert "stop_grace_periods" in schema_errors("vendor.compose-spec", mistyped)
+
+
 def test_the_ci_workflow_keeps_its_expressions_and_has_its_jobs(cookies: Cookies) -> None:
     project = bake_ok(cookies, {})
     text = (project / WORKFLOW).read_text(encoding="utf-8")
@@ -46,13 +59,15 @@ def test_the_ci_workflow_keeps_its_expressions_and_has_its_jobs(cookies: Cookies
         assert expression in text
     workflow: dict[str, Any] = yaml.safe_load(text)
     jobs = workflow["jobs"]
-    assert set(jobs) == {"check", "test", "faults", "large", "template"}
+    assert set(jobs) == {"check", "test", "faults", "large", "image", "template"}
     assert jobs["test"]["strategy"]["matrix"]["python"] == ["3.10", "3.13"]
     assert any("-m faults" in step.get("run", "") for step in jobs["faults"]["steps"])
     test_steps = [step.get("run", "") for step in jobs["test"]["steps"]]
     assert any('-m "not faults and not large"' in step for step in test_steps)
     assert any("make test-large" in step.get("run", "") for step in jobs["large"]["steps"])
     assert any("make template-check" in step.get("run", "") for step in jobs["template"]["steps"])
+    image_steps = [step.get("run", "") for step in jobs["image"]["steps"]]
+    assert any("make image" in step and "${{ github.sha }}" in step for step in image_steps)
 
 
 @pytest.mark.slow

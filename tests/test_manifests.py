@@ -1,5 +1,6 @@
 """A baked service's Kubernetes manifests are valid by the Kubernetes schemas, strictly
-(no unknown field), for every variant: the names a bake puts in them included.
+(no unknown field), and its KEDA ScaledObject by KEDA's CRD schema, for every variant:
+the names a bake puts in them included.
 
 The baked service's own tests/test_manifests.py checks that they agree with its code;
 tests/test_image.py runs the Deployment with podman kube play.
@@ -7,12 +8,15 @@ tests/test_image.py runs the Deployment with podman kube play.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import Cookies, bake_ok
+import yaml
+from helpers import REPO_ROOT, Cookies, bake_ok
 from variants import Variant, variant_params
 
 # Installed beside the template's own tools (requirements.txt).
@@ -40,3 +44,27 @@ def test_every_manifest_is_valid_by_the_kubernetes_schemas(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     passed = [line for line in checked.stdout.splitlines() if " passed for resource " in line]
     assert len(passed) == len(KUBERNETES_FILES), checked.stdout
+
+
+# `make test` installs it (npm ci in tests/keda, the `node` target for Node.js).
+KEDA_VALIDATOR = REPO_ROOT / "tests" / "keda" / "validate.mjs"
+
+
+def keda_says(resource: dict[str, Any]) -> str:
+    """What KEDA's CRD schema says of the resource: "valid", or "invalid: <why>"."""
+    checked = subprocess.run(
+        ["node", str(KEDA_VALIDATOR)], input=json.dumps(resource), cwd=KEDA_VALIDATOR.parent,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.stdout, checked.stderr  # node ran the validator (installed by make test)
+    return checked.stdout.strip()
+
+
+@pytest.mark.parametrize("variant", variant_params())
+def test_the_keda_scaler_is_valid_by_kedas_crd_schema(cookies: Cookies, variant: Variant) -> None:
+    manifests = bake_ok(cookies, variant.answers) / "deploy" / "kubernetes"
+    scaler = yaml.safe_load((manifests / "keda-scaledobject.yaml").read_text(encoding="utf-8"))
+    assert keda_says(scaler) == "valid"
+    # The schema has teeth: KEDA takes trigger settings as strings only.
+    scaler["spec"]["triggers"][0]["metadata"]["targetQueueSize"] = 16
+    assert keda_says(scaler).endswith("targetQueueSize must be string")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import REPO_ROOT, Cookies, bake_ok, unrendered_jinja
 
 COOKIECUTTER = Path(sys.executable).parent / "cookiecutter"
@@ -72,6 +73,16 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     registry = (service / "src" / "kardashian_tracker" / "registry.py").read_text("utf-8")
     assert registry.count('    "kardashian_tracker.') == 2
     assert '    "kardashian_tracker.podcast_episode",\n]' in registry
+    # The KEDA scaler watches the new queue too, beside the first module's.
+    scaler = yaml.safe_load(
+        (service / "deploy" / "kubernetes" / "keda-scaledobject.yaml").read_text("utf-8")
+    )
+    queues = [trigger["metadata"]["taskQueue"] for trigger in scaler["spec"]["triggers"]]
+    assert queues == ["kardashian-tracker.kardashian", "kardashian-tracker.podcast-episode"]
+    assert (
+        "keda-scaledobject.yaml scales the workers on kardashian-tracker.podcast-episode"
+        in added.stdout
+    )
     assert unrendered_jinja(service) == []
     assert not list(service.glob(".new-workflow-*")), "the staging directory must go"
     assert "Added PodcastEpisodeWorkflow" in added.stdout

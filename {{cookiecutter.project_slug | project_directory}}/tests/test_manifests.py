@@ -1,4 +1,5 @@
-"""deploy/kubernetes/ agrees with the code it deploys: probes, ports, user, shutdown, queues.
+"""deploy/kubernetes/ and compose.yaml agree with the code they deploy: probes, ports, user,
+shutdown, queues.
 
 These read the YAML as data; the template's own tests also validate every manifest
 against the Kubernetes schemas and run the Deployment with ``podman kube play``.
@@ -115,13 +116,14 @@ def test_the_disruption_budget_and_the_scaler_point_at_the_workers() -> None:
     assert scaler["minReplicaCount"] >= 1
 
 
-def test_the_scaler_watches_task_queues_the_workers_poll() -> None:
+def test_the_scaler_watches_every_task_queue_the_workers_poll() -> None:
     queues = {module.task_queue for module in registry.load()}
     triggers = manifest("keda-scaledobject.yaml")["spec"]["triggers"]
     watched = {trigger["metadata"]["taskQueue"] for trigger in triggers}
     assert {trigger["type"] for trigger in triggers} == {"temporal"}
-    assert watched <= queues, watched - queues
-    assert registry.load()[0].task_queue in watched
+    # One trigger per module's queue: the workflow/ sub-template adds one with a module.
+    assert watched == queues, f"no trigger for {queues - watched}, none polled: {watched - queues}"
+    assert len(triggers) == len(queues)
     # Its target is stated in activity slots: two rounds of one worker's.
     for trigger in triggers:
         assert int(trigger["metadata"]["targetQueueSize"]) == 2 * MAX_CONCURRENT_ACTIVITIES
@@ -134,3 +136,22 @@ def test_the_settings_are_ones_the_service_reads() -> None:
         # TEMPORAL_* are read by the SDK (temporalio.envconfig, in temporal/client.py).
         read = name.startswith("TEMPORAL_") or f'"{name}"' in source
         assert read, f"{name} is set in configmap.yaml but read nowhere"
+
+
+def test_compose_runs_the_worker_locked_down_and_gives_it_its_graceful_stop() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    worker = compose["services"]["worker"]  # the x-service anchor merged in
+    assert worker["command"] == ["worker"]
+    assert compose["services"]["init-db"]["command"] == ["init-db"]
+    assert worker["read_only"] is True and worker["cap_drop"] == ["ALL"]
+    graceful = float(
+        worker["environment"].get(
+            "GRACEFUL_SHUTDOWN_SECONDS", config.DEFAULT_GRACEFUL_SHUTDOWN_SECONDS
+        )
+    )
+    grace = re.fullmatch(r"(\d+)s", worker["stop_grace_period"])
+    assert grace is not None and int(grace.group(1)) >= graceful + STOP_MARGIN_SECONDS
+    # The password is the environment's (PGPASSWORD), never in the URL or the file.
+    assert "@" in worker["environment"]["DATABASE_URL"]
+    assert ":" not in worker["environment"]["DATABASE_URL"].split("//", 1)[1].split("@")[0]
+    assert worker["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
