@@ -8,13 +8,16 @@ against the Kubernetes schemas and run the Deployment with ``podman kube play``.
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import yaml
+from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, registry
-from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES
+from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES, create_workers
 
 from .helpers import PROJECT_ROOT, run_cli, service_env
 
@@ -92,6 +95,23 @@ def test_every_pod_runs_locked_down_as_the_images_user(name: str) -> None:
     assert "DATABASE_URL" not in manifest("configmap.yaml")["data"]
     settings = manifest("configmap.yaml")["metadata"]["name"]
     assert container["envFrom"] == [{"configMapRef": {"name": settings}}]
+
+
+async def test_the_workers_take_their_graceful_stop_from_the_setting(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the ConfigMap sets is what every worker the service builds is given.
+    seconds = manifest("configmap.yaml")["data"]["GRACEFUL_SHUTDOWN_SECONDS"]
+    monkeypatch.setenv("GRACEFUL_SHUTDOWN_SECONDS", seconds)
+    # Built, never run; each on a queue of its own, as one client allows one per queue.
+    queue = f"graceful-{uuid.uuid4()}"
+    [worker] = create_workers(client, None, registry.load(), task_queue=queue, role="workflows")
+    assert worker.config()["graceful_shutdown_timeout"] == timedelta(seconds=float(seconds))
+    monkeypatch.delenv("GRACEFUL_SHUTDOWN_SECONDS")
+    queue = f"graceful-{uuid.uuid4()}"
+    [worker] = create_workers(client, None, registry.load(), task_queue=queue, role="workflows")
+    default = timedelta(seconds=config.DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
+    assert worker.config()["graceful_shutdown_timeout"] == default
 
 
 def test_the_job_applies_the_schema_and_the_deployment_runs_the_worker() -> None:

@@ -120,7 +120,6 @@ async def cmd_worker(args: argparse.Namespace) -> None:
         task_queue=args.task_queue,
         role=role,
         deployment=deployment,
-        graceful_shutdown=config.graceful_shutdown(),
     )
     probes = health.Health(workers, client, database_url)
     address = config.health_address()

@@ -25,9 +25,6 @@ log = logging.getLogger(__name__)
 
 # How often stop_worker_faster() looks whether the worker is down (the guide's 0.5 s).
 STOP_POLL_SECONDS = 0.5
-# The default for activities in flight when a worker stops (GRACEFUL_SHUTDOWN_SECONDS
-# sets the worker command's; config.py says why 5 s).
-GRACEFUL_SHUTDOWN = timedelta(seconds=config.DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
 # Activities one worker runs at once, and so the connections its pool keeps. A batch
 # activity spends its time in PostgreSQL: `make bench` on 2 cores found 2, 4, 8 and
 # 16 within 15 % of each other; 8 leaves room for activities that wait on more than
@@ -82,7 +79,7 @@ def create_workers(
     modules: Sequence[WorkflowModule],
     *,
     task_queue: str | None = None,
-    graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+    graceful_shutdown: timedelta | None = None,
     role: Role = "both",
     deployment: WorkerDeploymentConfig | None = None,
 ) -> list[Worker]:
@@ -93,11 +90,14 @@ def create_workers(
     ``role`` splits the work as larger deployments do: "workflows" runs workflow
     code only (no database needed), "activities" the activities only; any number of
     processes of each may poll the same queues. ``deployment`` makes them a version
-    of a Worker Deployment (:mod:`.versioning`). Run them with :func:`running`,
-    which opens the database's pool for them.
+    of a Worker Deployment (:mod:`.versioning`). Activities in flight when they stop
+    get ``graceful_shutdown`` to finish, by default GRACEFUL_SHUTDOWN_SECONDS (config.py
+    says why 5 s). Run them with :func:`running`, which opens the database's pool for them.
     """
     if role != "workflows" and database is None:
         raise ValueError("activities need a database")
+    if graceful_shutdown is None:
+        graceful_shutdown = config.graceful_shutdown()
     by_queue: dict[str, list[WorkflowModule]] = {}
     for module in modules:
         by_queue.setdefault(task_queue or module.task_queue, []).append(module)
