@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.fields import Fields
 from {{ cookiecutter.package_name }}.temporal import versioning
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.worker import (
@@ -56,6 +57,7 @@ WAITS = WorkflowModule(
     activities=lambda database: [],
     table="",
     work=no_batches,
+    fields=Fields(name="str key"),  # no table: never written
 )
 
 

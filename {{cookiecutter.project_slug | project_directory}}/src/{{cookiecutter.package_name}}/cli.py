@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_cmd = commands.add_parser(
         "bench",
-        help="items per second of the workflow, beside PostgreSQL alone and per-item designs",
+        help="items per second of the workflow, beside PostgreSQL's bulk paths and per-item ones",
         description="Start what is missing (as dev does, in a temporary directory), then "
         "measure the designs described in bench/runner.py over several rounds; print a "
         "table and write the figures as JSON.",

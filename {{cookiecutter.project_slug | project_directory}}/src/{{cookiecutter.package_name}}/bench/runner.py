@@ -1,9 +1,11 @@
 """Items per second of the service, measured beside the designs that bound it.
 
-In one process, on the same servers, each round runs four designs over a fresh table:
+In one process, on the same servers, each round runs every design over a fresh table:
 
-* ``direct``: the module's own batch work straight into PostgreSQL, no Temporal:
-  this machine's limit for this work.
+* PostgreSQL's own idempotent bulk paths, no Temporal (bench/paths.py): ``executemany``,
+  ``unnest`` and ``copy`` (COPY into a temporary table, then one merge), each on one
+  connection (``/1``) and on as many as a worker's pool holds (``/8``). The best of
+  them is this machine's limit for this work.
 * ``per_item_noop``: the raw SDK, one no-op activity per item: the ceiling of any
   one-item-per-activity design.
 * ``guide_style``: one activity per item, each opening its own connection, as the
@@ -11,8 +13,10 @@ In one process, on the same servers, each round runs four designs over a fresh t
 * ``service``: the service's own workflow with its defaults: batches, the pool, the
   payload guard and the fan-out.
 
-The per-item designs run at most PER_ITEM_SAMPLE items: at their speed a big run
-would take hours, and their cost per item does not fall with size.
+The direct paths and the service run twice on each table: ``insert`` (it is empty) and
+``update`` (the same keys again). The per-item designs run at most PER_ITEM_SAMPLE
+items, inserted only: at their speed a big run would take hours, and their cost per
+item does not fall with size.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import db, dev, registry
+from {{ cookiecutter.package_name }}.bench import paths
 from {{ cookiecutter.package_name }}.bench.noop import PerItemNoop, noop
 from {{ cookiecutter.package_name }}.temporal.client import new_client
 from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, MAX_ACTIVITIES_PER_RUN
@@ -54,19 +59,27 @@ from {{ cookiecutter.package_name }}.temporal.worker import (
 log = logging.getLogger(__name__)
 
 PER_ITEM_SAMPLE = 2000
-DESIGNS = ("direct", "per_item_noop", "guide_style", "service")
+DIRECT = tuple(f"{path}/{n}" for path in paths.PATHS for n in (1, MAX_CONCURRENT_ACTIVITIES))
+DESIGNS = (*DIRECT, "per_item_noop", "guide_style", "service")
+CASES = ("insert", "update")
 
 
 @dataclass
 class Measure:
-    """One design's runs: how many items, and how long each round took."""
+    """One design's runs: how many items, and how long each round took, by case."""
 
     items: int
-    seconds: list[float] = field(default_factory=list)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    applicable: bool = True
 
-    @property
-    def items_per_second(self) -> float:
-        return self.items / statistics.median(self.seconds)
+    def items_per_second(self, case: str) -> float | None:
+        if not self.applicable or not self.seconds.get(case):
+            return None
+        return self.items / statistics.median(self.seconds[case])
+
+
+def cases_of(design: str) -> tuple[str, ...]:
+    return CASES if design in (*DIRECT, "service") else ("insert",)
 
 
 async def timed(run: Callable[[int], Awaitable[None]], items: int) -> float:
@@ -93,16 +106,23 @@ class Bench:
             conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self.module.table)))
             conn.commit()
 
-    async def direct(self, items: int) -> None:
-        """Batches of BATCH_SIZE, one transaction each, one after another, on one connection."""
-        database = db.Database(self.database_url)
-        await database.open_pool(1)
-        try:
-            for start in range(1, items + 1, BATCH_SIZE):
-                count = min(BATCH_SIZE, items + 1 - start)
-                await self.module.work(database, {"key_range": {"first": start, "count": count}})
-        finally:
-            await database.close()
+    def direct(self, design: str) -> Callable[[int], Awaitable[None]]:
+        """The direct path ``design`` names (``copy/8``), in batches of BATCH_SIZE."""
+        path, connections = design.split("/")
+
+        async def run(items: int) -> None:
+            await paths.write(
+                path, self.database_url, self.module.table, self.module.fields, items,
+                batch_size=BATCH_SIZE, connections=int(connections),
+            )  # fmt: skip
+
+        return run
+
+    def design(self, name: str) -> Callable[[int], Awaitable[None]]:
+        run: Callable[[int], Awaitable[None]] = (
+            self.direct(name) if name in DIRECT else getattr(self, name)
+        )
+        return run
 
     async def per_item_noop(self, items: int) -> None:
         queue = f"bench-noop-{uuid.uuid4()}"
@@ -185,29 +205,58 @@ async def measure(module: WorkflowModule, items: int, rounds: int) -> dict[str, 
             bench = Bench(await new_client(), servers.database_url, module)
             sample = min(items, PER_ITEM_SAMPLE)
             measures = {
-                name: Measure(items if name in ("direct", "service") else sample)
+                name: Measure(sample if name in ("per_item_noop", "guide_style") else items)
                 for name in DESIGNS
             }
             for round_number in range(1, rounds + 1):
                 for name, figures in measures.items():
+                    if not figures.applicable:
+                        continue
                     bench.empty_table()
-                    seconds = await timed(getattr(bench, name), figures.items)
-                    figures.seconds.append(seconds)
-                    log.info("round %d, %s: %.2fs", round_number, name, seconds)
-                    rows = db.count_rows(servers.database_url, module.table)
-                    if name != "per_item_noop" and rows != figures.items:
-                        raise RuntimeError(f"{name} left {rows} rows, not {figures.items}")
+                    for case in cases_of(name):
+                        try:
+                            seconds = await timed(bench.design(name), figures.items)
+                        except paths.PathNotApplicable as why:
+                            log.info("%s: not for this record (%s)", name, why)
+                            figures.applicable = False
+                            break
+                        figures.seconds.setdefault(case, []).append(seconds)
+                        log.info("round %d, %s, %s: %.2fs", round_number, name, case, seconds)
+                        rows = db.count_rows(servers.database_url, module.table)
+                        if name != "per_item_noop" and rows != figures.items:
+                            raise RuntimeError(f"{name} left {rows} rows, not {figures.items}")
             report_versions = versions(servers.database_url)
-    rates = {name: figures.items_per_second for name, figures in measures.items()}
+    rates = {
+        case: {name: figures.items_per_second(case) for name, figures in measures.items()}
+        for case in CASES
+    }
+    best = {
+        case: max((name for name in DIRECT if rates[case][name]), key=lambda n: rates[case][n] or 0)
+        for case in CASES
+    }
+
+    def ratio(case: str, other: str, digits: int) -> float:
+        service, that = rates[case]["service"], rates[case][other]
+        return round((service or 0) / that, digits) if that else 0.0
+
     return {
         "workflow": module.workflow_type,
         "rounds": rounds,
         "items": {name: figures.items for name, figures in measures.items()},
-        "items_per_second": {name: round(rate, 1) for name, rate in rates.items()},
+        "items_per_second": {
+            name: None if rate is None else round(rate, 1) for name, rate in rates["insert"].items()
+        },
+        "items_per_second_update": {
+            name: None if rate is None else round(rate, 1)
+            for name, rate in rates["update"].items()
+            if name in (*DIRECT, "service")
+        },
         "seconds": {name: figures.seconds for name, figures in measures.items()},
-        "service_vs_direct": round(rates["service"] / rates["direct"], 3),
-        "service_vs_per_item_noop": round(rates["service"] / rates["per_item_noop"], 2),
-        "service_vs_guide_style": round(rates["service"] / rates["guide_style"], 2),
+        "best_direct": best,
+        "service_vs_direct": ratio("insert", best["insert"], 3),
+        "service_vs_direct_update": ratio("update", best["update"], 3),
+        "service_vs_per_item_noop": ratio("insert", "per_item_noop", 2),
+        "service_vs_guide_style": ratio("insert", "guide_style", 2),
         "batch_size": BATCH_SIZE,
         "max_concurrent_activities": MAX_CONCURRENT_ACTIVITIES,
         "largest_history_events": bench.largest_history,
@@ -218,12 +267,26 @@ async def measure(module: WorkflowModule, items: int, rounds: int) -> dict[str, 
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = [f"{'design':<15}{'items':>10}{'items/s':>12}{'service/this':>14}"]
-    service = report["items_per_second"]["service"]
+    def shown(rate: float | None) -> str:
+        return "n/a" if rate is None else f"{rate:,.0f}"
+
+    inserts, updates = report["items_per_second"], report["items_per_second_update"]
+    lines = [
+        f"{'design':<16}{'items':>10}{'insert/s':>11}{'update/s':>11}{'service/this':>14}",
+    ]
     for name in DESIGNS:
-        rate = report["items_per_second"][name]
-        items = report["items"][name]
-        lines.append(f"{name:<15}{items:>10,}{rate:>12,.0f}{service / rate:>14.2f}")
+        rate = inserts[name]
+        ratio = f"{inserts['service'] / rate:>14.2f}" if rate else f"{'':>14}"
+        update = updates.get(name) if name in updates else None
+        update_shown = shown(update) if name in updates else "-"
+        lines.append(
+            f"{name:<16}{report['items'][name]:>10,}{shown(rate):>11}{update_shown:>11}{ratio}"
+        )
+    best = report["best_direct"]
+    lines.append(
+        f"best direct path: {best['insert']} (insert), {best['update']} (update); service at "
+        f"{report['service_vs_direct']:.2f} and {report['service_vs_direct_update']:.2f} of it"
+    )
     lines.append(
         f"median of {report['rounds']} rounds; largest history "
         f"{report['largest_history_events']:,} events; peak RSS {report['peak_rss_mib']} MiB; "

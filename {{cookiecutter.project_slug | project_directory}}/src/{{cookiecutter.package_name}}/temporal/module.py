@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.fields import Fields
 
 ActivityFactory = Callable[[Database], Sequence[Callable[..., Any]]]
 
@@ -33,6 +34,9 @@ class WorkflowModule:
     """The table its activities upsert into, for ``dev`` and the tests to count."""
     work: Callable[[Database, Any], Awaitable[int]]
     """One batch of its work as its activity does it, without Temporal (``make bench``)."""
+    fields: Fields
+    """Its record's declared fields: ``make bench`` writes them along PostgreSQL's own
+    bulk paths (bench/paths.py), to measure the activity against."""
 
     @property
     def name(self) -> str:

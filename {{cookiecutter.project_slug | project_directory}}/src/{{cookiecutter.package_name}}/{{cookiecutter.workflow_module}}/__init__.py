@@ -7,6 +7,7 @@
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 
+from .record import FIELDS
 from .workflow import (
     TABLE_NAME,
     WORKFLOWS,
@@ -32,4 +33,5 @@ MODULE = WorkflowModule(
     activities=lambda database: {{ cookiecutter.workflow_name }}ActivitiesImpl(database).all(),
     table=TABLE_NAME,
     work=work,
+    fields=FIELDS,
 )
