@@ -15,10 +15,11 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import DEV_READY, Cookies, bake_ok, dev_running, make, wait_for_line
+from helpers import DEV_READY, Cookies, DevRun, bake_ok, dev_running, make, wait_for_line
 
 # The large example: six records and a range of a million, so two children of at
 # most 1,000 batches of 1,000 items each.
@@ -58,26 +59,49 @@ def page_text(url: str, profile: Path) -> str:
     return loaded.stdout
 
 
+def installed_bake(cookies: Cookies, baked_venv: Path) -> Path:
+    """The defaults, baked and installed in the shared venv."""
+    project = bake_ok(cookies, {})
+    installed = make(project, baked_venv)
+    assert installed.returncode == 0, installed.stdout[-3000:]
+    return project
+
+
+@dataclass(frozen=True)
+class RunPage:
+    printed: str
+    """What dev printed up to "Worker running"."""
+    ui: str
+    workflow_id: str
+    history: str
+    """The DOM of the Web UI's history page of the run dev started."""
+
+
+def run_page(dev: DevRun, timeout: float, profile: Path) -> RunPage:
+    """Once dev's example is done, the Web UI's page for it, as Chromium draws it."""
+    printed = wait_for_line(dev.output, dev.process, DEV_READY, timeout)
+    run = RUN_LINE.search(printed)
+    assert run is not None, printed[-3000:]
+    workflow_id, run_id = run.groups()
+    ui = f"http://localhost:{dev.port + 1000}"
+    history = page_text(
+        f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id}/history", profile
+    )
+    return RunPage(printed, ui, workflow_id, history)
+
+
 @pytest.mark.slow
 def test_the_large_example_shows_its_progress_and_its_story_in_the_web_ui(
     cookies: Cookies, baked_venv: Path, tmp_path: Path
 ) -> None:
-    project = bake_ok(cookies, {})
-    installed = make(project, baked_venv)
-    assert installed.returncode == 0, installed.stdout[-3000:]
+    project = installed_bake(cookies, baked_venv)
     large = project / "examples" / "kardashian_large.json"
     dev_args = ("--input-file", str(large))
     with dev_running(
         project, baked_venv, "kardashian_tracker", tmp_path / "dev.log", *dev_args
     ) as dev:
-        printed = wait_for_line(dev.output, dev.process, DEV_READY, LARGE_RUN_TIMEOUT_SECONDS)
-        run = RUN_LINE.search(printed)
-        assert run is not None, printed[-3000:]
-        workflow_id, run_id = run.groups()
-        ui = f"http://localhost:{dev.port + 1000}"
-        history = page_text(
-            f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id}/history", tmp_path / "chr"
-        )
+        seen = run_page(dev, LARGE_RUN_TIMEOUT_SECONDS, tmp_path / "chr")
+    printed, ui, workflow_id, history = seen.printed, seen.ui, seen.workflow_id, seen.history
 
     # The banner and the workflow's link come first, then progress, then the result.
     link = f"Workflow:  {ui}/namespaces/default/workflows/{workflow_id}"
@@ -100,29 +124,20 @@ def test_the_large_example_shows_its_progress_and_its_story_in_the_web_ui(
 def test_with_keys_the_web_ui_shows_the_input_decoded_by_the_codec_server(
     cookies: Cookies, baked_venv: Path, tmp_path: Path
 ) -> None:
-    project = bake_ok(cookies, {})
-    installed = make(project, baked_venv)
-    assert installed.returncode == 0, installed.stdout[-3000:]
+    project = installed_bake(cookies, baked_venv)
     keys = {"PAYLOAD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode()}
     with dev_running(
         project, baked_venv, "kardashian_tracker", tmp_path / "dev.log", extra_env=keys
     ) as dev:
-        printed = wait_for_line(dev.output, dev.process, DEV_READY, 120)
-        run = RUN_LINE.search(printed)
-        assert run is not None, printed[-3000:]
-        workflow_id, run_id = run.groups()
-        ui = f"http://localhost:{dev.port + 1000}"
-        page = page_text(
-            f"{ui}/namespaces/default/workflows/{workflow_id}/{run_id}/history", tmp_path / "chr"
-        )
+        seen = run_page(dev, 120, tmp_path / "chr")
         served = dev.output.read_text(encoding="utf-8")
     # The page shows the example's records as JSON text: each value in its quotes.
-    shown = html.unescape(re.sub(r"<[^>]+>", "", page))
+    shown = html.unescape(re.sub(r"<[^>]+>", "", seen.history))
     example = json.loads((project / "examples" / "kardashian.json").read_text(encoding="utf-8"))
     values = [value for record in example["records"] for value in record.values()]
     missing = [value for value in values if json.dumps(value, ensure_ascii=False) not in shown]
     assert missing == [], shown[-3000:]
     # ... which only the codec server could have given it: dev started one, and the
     # browser's page asked it to decode for the namespace.
-    assert "Codec:     http://127.0.0.1:" in printed
+    assert "Codec:     http://127.0.0.1:" in seen.printed
     assert "decode: 1 payloads for namespace default" in served

@@ -70,3 +70,13 @@ def plaintext_needles(job: Any) -> set[str]:
         for value in data.values()
         if isinstance(value, str) and len(value) >= 5
     }
+
+
+def shown_in(needle: str, held: list[Payload]) -> bool:
+    """Whether ``needle`` can be read in any of the payloads' data."""
+    return any(needle.encode() in payload.data for payload in held)
+
+
+def history_shown(workflow_id: str, printed: str) -> WorkflowHistory:
+    """A history as ``temporal workflow show --output json`` printed it."""
+    return WorkflowHistory.from_json(workflow_id, json.loads(printed))

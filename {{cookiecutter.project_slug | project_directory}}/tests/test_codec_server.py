@@ -55,7 +55,15 @@ from .helpers import (
     wait_for_port,
 )
 from .module_under_test import Workflow
-from .sealing import NEW, OLD, keyed, plaintext_needles
+from .sealing import (
+    NEW,
+    OLD,
+    history_shown,
+    keyed,
+    plaintext_needles,
+    shown_in,
+    stored_payloads,
+)
 
 UI = "http://localhost:8233"
 TOKEN = f"codec-token-{uuid.uuid4().hex}"
@@ -84,21 +92,6 @@ def as_json(payloads: list[Payload]) -> dict[str, Any]:
 
 def from_json(body: dict[str, Any]) -> list[Payload]:
     return list(json_format.ParseDict(body, Payloads()).payloads)
-
-
-def shown_payloads(shown: Any) -> list[Payload]:
-    """Every payload in what ``temporal ... --output json`` printed, however deep it sits."""
-    if isinstance(shown, list):
-        return [payload for item in shown for payload in shown_payloads(item)]
-    if not isinstance(shown, dict):
-        return []
-    if set(shown) == {"metadata", "data"}:
-        return [json_format.ParseDict(shown, Payload())]
-    return [payload for value in shown.values() for payload in shown_payloads(value)]
-
-
-def shown_in(needle: str, payloads: list[Payload]) -> bool:
-    return any(needle.encode() in payload.data for payload in payloads)
 
 
 @pytest.fixture
@@ -235,10 +228,11 @@ async def test_the_temporal_cli_shows_plaintext_through_the_codec_server(
     assert decoded.returncode == 0, decoded.stderr
     assert raw.returncode == 0, raw.stderr
     needles = plaintext_needles(job)
-    opened = shown_payloads(json.loads(decoded.stdout))
+    # The CLI's JSON is the history's own form: read it as one, payloads and all.
+    opened = stored_payloads([history_shown(handle.id, decoded.stdout)])
     assert {payload.metadata["encoding"] for payload in opened} == {b"json/plain"}
     assert [needle for needle in needles if not shown_in(needle, opened)] == []
-    as_stored = shown_payloads(json.loads(raw.stdout))
+    as_stored = stored_payloads([history_shown(handle.id, raw.stdout)])
     assert {payload.metadata["encoding"] for payload in as_stored} == {ENCODING}
     assert [needle for needle in needles if shown_in(needle, as_stored)] == []
     # With the wrong token the CLI gets no plaintext, whatever it prints instead.

@@ -129,12 +129,15 @@ async def write(
 ) -> None:
     """Write ``items`` stand-ins along ``path`` on ``connections`` connections at once,
     each taking the next batch as it is free. PathNotApplicable when it cannot."""
+    # The table and the statements once, for every connection and batch.
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        table = await table_of(conn, table_name, fields)
+    statement = writer(path, table)
+    staged = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGING), columns(table))
     pending = batches(items, batch_size)
 
     async def one_connection() -> None:
         async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            table = await table_of(conn, table_name, fields)
-            statement = writer(path, table)
             if path == "copy":
                 await conn.execute(
                     sql.SQL(
@@ -145,8 +148,8 @@ async def write(
                 await conn.commit()
             for first, count in pending:
                 batch = rows(fields, first, count)
-                async with conn.transaction():
-                    await write_batch(conn, path, table, statement, batch)
+                async with conn.transaction(), conn.cursor() as cursor:
+                    await write_batch(cursor, path, statement, staged, batch)
 
     await asyncio.gather(*(one_connection() for _ in range(connections)))
 
@@ -160,22 +163,20 @@ def writer(path: str, table: Table) -> sql.Composed:
 
 
 async def write_batch(
-    conn: psycopg.AsyncConnection[Any],
+    cursor: psycopg.AsyncCursor[Any],
     path: str,
-    table: Table,
     statement: sql.Composed,
+    staged: sql.Composed,
     batch: Sequence[list[Any]],
 ) -> None:
-    async with conn.cursor() as cursor:
-        if path == "executemany":
-            await cursor.executemany(statement, batch)
-        elif path == "unnest":
-            await cursor.execute(statement, [list(column) for column in zip(*batch, strict=True)])
-        else:
-            copy_in = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(STAGING), columns(table)
-            )
-            async with cursor.copy(copy_in) as copy:
-                for row in batch:
-                    await copy.write_row(row)
-            await cursor.execute(statement)
+    """One batch along ``path``: ``statement`` is writer()'s; ``staged`` the COPY into
+    the staging table, which copy merges from."""
+    if path == "executemany":
+        await cursor.executemany(statement, batch)
+    elif path == "unnest":
+        await cursor.execute(statement, [list(column) for column in zip(*batch, strict=True)])
+    else:
+        async with cursor.copy(staged) as copy:
+            for row in batch:
+                await copy.write_row(row)
+        await cursor.execute(statement)
