@@ -43,14 +43,6 @@ def make_it_yours(project: Path) -> None:
     for after in ("\n\n\n@dataclass", "\n\n    def to_dict"):  # the TypedDict, the dataclass
         edited(record, f"    value: str{after}", f"    value: str\n    seconds: int{after}")
     edited(module / "schema.sql", "    CONSTRAINT", "    seconds BIGINT NOT NULL,\n    CONSTRAINT")
-    workflow = module / "workflow.py"
-    edited(workflow, "        key, value\n", "        key, value, seconds\n")
-    edited(workflow, "::TEXT\n    )", "::TEXT,\n        %(seconds)s::BIGINT\n    )")
-    edited(
-        workflow,
-        "        value = EXCLUDED.value\n",
-        "        value = EXCLUDED.value,\n        seconds = EXCLUDED.seconds\n",
-    )
     for example in (project / "examples").glob("*.json"):
         job = json.loads(example.read_text(encoding="utf-8"))
         for number, data in enumerate(job["records"]):
@@ -67,7 +59,6 @@ def test_the_readme_lists_the_files_this_test_edits(cookies: Cookies) -> None:
     assert listed == [
         f"{module}/record.py",
         f"{module}/schema.sql",
-        f"{module}/workflow.py",
         "examples/",
     ]
     # The recorded histories carry the old record: the section says to record anew.

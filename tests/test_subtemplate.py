@@ -60,7 +60,8 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     # Its own record, declared when it was added; its table is named after the record.
     workflow = (module / "workflow.py").read_text("utf-8")
     assert 'TABLE_NAME = "episodes"' in workflow
-    assert "ON CONFLICT (show, number) DO UPDATE SET" in workflow
+    assert "UPSERT = BulkUpsert(TABLE_NAME, FIELDS)" in workflow
+    assert "ON CONFLICT on the key\n#     show, number\n# DO UPDATE," in workflow
     record = (module / "record.py").read_text("utf-8")
     assert "class Episode:" in record
     assert '    aired_on="date?",\n)' in record

@@ -57,7 +57,13 @@ async def test_a_row_the_table_refuses_fails_the_workflow_without_retry(
         )
         with pytest.raises(WorkflowFailureError) as failure:
             await result_within(handle, timeout=30)
-    assert application_error(failure.value).type == "PermanentError"
+    error = application_error(failure.value)
+    assert error.type == "PermanentError"
+    # It names the record and the field, never the value: it travels in plain text.
+    assert error.message.startswith(
+        f"record 1 of 1 in the batch is refused by table {MODULE.table} (field {key}): "
+    ), error.message
+    assert str(getattr(Record.from_dict(record), key)) not in error.message
     assert activity_attempts(await handle_histories(client, handle)) == [1]
     assert stored(database_url) == []
 

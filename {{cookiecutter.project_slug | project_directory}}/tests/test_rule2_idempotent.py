@@ -37,6 +37,20 @@ async def test_upsert_updates_in_place_instead_of_duplicating(database_url: str)
     assert stored(database_url) == [{"id": before["id"], **changed}]
 
 
+async def test_a_batch_naming_a_key_twice_upserts_its_last_record_once(database_url: str) -> None:
+    # As a row per record would: the last record with a key wins, in the first's place.
+    activities = ActivitiesImpl(Database(database_url))
+    [first, second] = records(1, 2)
+    again: Any = {**second, **{name: first[name] for name in FIELDS.key}}
+
+    batch: Job = {"records": [first, second, again]}
+    assert await ActivityEnvironment().run(activities.upsert, batch) == 3
+    assert [{k: v for k, v in row.items() if k != "id"} for row in stored(database_url)] == [
+        again,
+        second,
+    ]
+
+
 async def test_whole_workflow_twice_leaves_the_same_rows(
     client: Client, database_url: str, task_queue: str
 ) -> None:

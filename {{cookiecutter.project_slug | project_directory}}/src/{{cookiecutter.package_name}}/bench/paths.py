@@ -1,15 +1,17 @@
 """PostgreSQL's idempotent bulk paths for a module's records, without Temporal: the limits.
 
-Each path writes the same numbered stand-in records in batches of BATCH_SIZE, one
+Each path writes the same numbered stand-in records in batches of the size asked, one
 transaction a batch, on one connection or on several at once:
 
 * ``executemany``: ``INSERT ... ON CONFLICT``, one statement a row, pipelined by psycopg
-  (what the upsert activity does);
+  (what the upsert activity did before bulk.py);
 * ``unnest``: one ``INSERT ... SELECT FROM unnest(one array a column) ON CONFLICT`` a
   batch (not for a record with list fields: unnest would flatten their arrays);
 * ``copy``: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON
-  CONFLICT`` a batch. COPY has no ON CONFLICT of its own; the merge makes it idempotent.
+  CONFLICT`` a batch: bulk.py's BulkUpsert, what the upsert activity does.
 
+All three end with the same ``ON CONFLICT`` clause (bulk.on_conflict), skip unchanged
+rows alike, and take the records through the same BulkUpsert.rows (one per key).
 Every statement is built with psycopg's ``sql`` module from the table's own column
 types, read from the catalog: no value or name is formatted into SQL text.
 """
@@ -18,98 +20,58 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
+from {{ cookiecutter.package_name }}.bulk import BulkUpsert, on_conflict
 from {{ cookiecutter.package_name }}.fields import Fields
 
 PATHS = ("executemany", "unnest", "copy")
-STAGING = "bench_staging"
 
 
 class PathNotApplicable(Exception):
     """The path cannot write this record's fields (unnest and list fields)."""
 
 
-@dataclass(frozen=True)
-class Table:
-    """A module's table as the paths need it: its record's columns, their types, its key."""
-
-    name: str
-    columns: list[str]
-    types: list[str]
-    key: list[str]
-
-    @property
-    def others(self) -> list[str]:
-        return [column for column in self.columns if column not in self.key]
-
-
-async def table_of(conn: psycopg.AsyncConnection[Any], name: str, fields: Fields) -> Table:
-    """The columns of ``fields`` in ``name``, with the types PostgreSQL gave them."""
+async def column_types(conn: psycopg.AsyncConnection[Any], table: str, fields: Fields) -> list[str]:
+    """The types PostgreSQL gave the columns of ``fields`` in ``table``, in their order."""
     cursor = await conn.execute(
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-        [name],
+        [table],
     )
     types = {column: type_ for column, type_ in await cursor.fetchall()}
-    return Table(name, fields.names, [types[column] for column in fields.names], fields.key)
+    return [types[column] for column in fields.names]
 
 
-def on_conflict(table: Table) -> sql.Composed:
-    """The upsert's tail: update the other columns, or nothing when every one is the key."""
-    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
-    if not table.others:
-        return sql.SQL("ON CONFLICT ({}) DO NOTHING").format(key)
-    updates = sql.SQL(", ").join(
-        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column)) for column in table.others
-    )
-    return sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(key, updates)
-
-
-def columns(table: Table) -> sql.Composed:
-    return sql.SQL(", ").join(map(sql.Identifier, table.columns))
-
-
-def insert_values(table: Table) -> sql.Composed:
+def insert_values(upsert: BulkUpsert, types: list[str]) -> sql.Composed:
     # Each type is PostgreSQL's own name for the column's, read from the catalog.
-    casts = sql.SQL(", ").join(sql.SQL("%s::{}").format(sql.SQL(type_)) for type_ in table.types)
-    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) {}").format(
-        sql.Identifier(table.name), columns(table), casts, on_conflict(table)
+    casts = sql.SQL(", ").join(sql.SQL("%s::{}").format(sql.SQL(type_)) for type_ in types)
+    return sql.SQL("INSERT INTO {} AS target ({}) VALUES ({}) {}").format(
+        sql.Identifier(upsert.table), columns(upsert.fields), casts, on_conflict(upsert.fields)
     )
 
 
-def insert_unnest(table: Table) -> sql.Composed:
-    if any(type_.endswith("[]") for type_ in table.types):
+def insert_unnest(upsert: BulkUpsert, types: list[str]) -> sql.Composed:
+    if any(type_.endswith("[]") for type_ in types):
         raise PathNotApplicable("unnest flattens the arrays of list fields")
-    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(type_)) for type_ in table.types)
-    return sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({}) {}").format(
-        sql.Identifier(table.name), columns(table), arrays, on_conflict(table)
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(type_)) for type_ in types)
+    return sql.SQL("INSERT INTO {} AS target ({}) SELECT * FROM unnest({}) {}").format(
+        sql.Identifier(upsert.table), columns(upsert.fields), arrays, on_conflict(upsert.fields)
     )
 
 
-def merge_staged(table: Table) -> sql.Composed:
-    return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} {}").format(
-        sql.Identifier(table.name), columns(table), columns(table), sql.Identifier(STAGING),
-        on_conflict(table),
-    )  # fmt: skip
+def columns(fields: Fields) -> sql.Composed:
+    return sql.SQL(", ").join(map(sql.Identifier, fields.names))
 
 
-def rows(fields: Fields, first: int, count: int) -> list[list[Any]]:
-    """Numbered stand-in records ``first`` to ``first + count - 1``, as column values."""
-    wrapped = set(fields.of_type("json"))
-    made = []
-    for number in range(first, first + count):
-        values = fields.numbered(number)
-        for name in wrapped:
-            if values[name] is not None:
-                values[name] = Jsonb(values[name])
-        made.append([values[name] for name in fields.names])
-    return made
+def records(fields: Fields, first: int, count: int) -> list[SimpleNamespace]:
+    """Numbered stand-in records ``first`` to ``first + count - 1``, as the activity's
+    record class would hold them."""
+    return [SimpleNamespace(**fields.numbered(n)) for n in range(first, first + count)]
 
 
 def batches(items: int, size: int) -> Iterator[tuple[int, int]]:
@@ -129,54 +91,38 @@ async def write(
 ) -> None:
     """Write ``items`` stand-ins along ``path`` on ``connections`` connections at once,
     each taking the next batch as it is free. PathNotApplicable when it cannot."""
-    # The table and the statements once, for every connection and batch.
+    upsert = BulkUpsert(table_name, fields)
+    # The statement once, for every connection and batch.
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        table = await table_of(conn, table_name, fields)
-    statement = writer(path, table)
-    staged = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGING), columns(table))
+        types = await column_types(conn, table_name, fields)
+    statement = insert_unnest(upsert, types) if path == "unnest" else insert_values(upsert, types)
     pending = batches(items, batch_size)
 
     async def one_connection() -> None:
         async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            if path == "copy":
-                await conn.execute(
-                    sql.SQL(
-                        "CREATE TEMPORARY TABLE {} ON COMMIT DELETE ROWS AS "
-                        "SELECT {} FROM {} WITH NO DATA"
-                    ).format(sql.Identifier(STAGING), columns(table), sql.Identifier(table.name))
-                )
-                await conn.commit()
             for first, count in pending:
-                batch = rows(fields, first, count)
-                async with conn.transaction(), conn.cursor() as cursor:
-                    await write_batch(cursor, path, statement, staged, batch)
+                batch = records(fields, first, count)
+                async with conn.transaction():
+                    await write_batch(conn, path, upsert, statement, batch)
 
     await asyncio.gather(*(one_connection() for _ in range(connections)))
 
 
-def writer(path: str, table: Table) -> sql.Composed:
-    if path == "executemany":
-        return insert_values(table)
-    if path == "unnest":
-        return insert_unnest(table)
-    return merge_staged(table)
-
-
 async def write_batch(
-    cursor: psycopg.AsyncCursor[Any],
+    conn: psycopg.AsyncConnection[Any],
     path: str,
+    upsert: BulkUpsert,
     statement: sql.Composed,
-    staged: sql.Composed,
-    batch: Sequence[list[Any]],
+    batch: Sequence[object],
 ) -> None:
-    """One batch along ``path``: ``statement`` is writer()'s; ``staged`` the COPY into
-    the staging table, which copy merges from."""
-    if path == "executemany":
-        await cursor.executemany(statement, batch)
-    elif path == "unnest":
-        await cursor.execute(statement, [list(column) for column in zip(*batch, strict=True)])
-    else:
-        async with cursor.copy(staged) as copy:
-            for row in batch:
-                await copy.write_row(row)
-        await cursor.execute(statement)
+    """One batch along ``path``: ``copy`` is the activity's own write; the others run
+    ``statement`` over the same rows."""
+    if path == "copy":
+        await upsert.write(conn, batch)
+        return
+    rows = [values for _, values in upsert.rows(batch)]
+    async with conn.cursor() as cursor:
+        if path == "executemany":
+            await cursor.executemany(statement, rows)
+        else:
+            await cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])

@@ -7,7 +7,7 @@ The worker registers only these; each repeats its interface's decorators with th
 same names, which the SDK requires of an override. The workflow's ``run`` reads as its
 steps; the batches, children, limits and progress behind them come from
 :class:`FanOut`, written once for every module. This file holds what is the workflow's
-own: its steps, the SQL and the activity body.
+own: its steps, its table and the activity body.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from psycopg.types.json import Jsonb
 from temporalio import activity, workflow
 
+from {{ cookiecutter.package_name }}.bulk import BulkUpsert, RowRefusedError
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.fanout import FanOut, JobResult, check_job, records_of
 from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
@@ -40,32 +38,16 @@ from .workflow_interface import (
 # only as bound parameters: no string formatting ever reaches the database.
 TABLE_NAME = "{{ cookiecutter.table_name }}"
 
-# Idempotent by construction: a retry of the same batch hits the unique key and
+# Rule 2, idempotent by construction (bulk.py): each batch is copied into a staging
+# table, then merged into this one by a single INSERT ... ON CONFLICT on the key
+#     {{ keys | join(", ") | wordwrap(70, wrapstring="\n#     ") }}
 {%- if others %}
-# updates the rows in place, so the table never holds a duplicate. Each value is cast
-# to its column's type, so that an empty list or a null needs no guess from psycopg.
+# DO UPDATE, so a retry of the same batch updates the same rows in place
 {%- else %}
-# finds the rows already there, so the table never holds a duplicate. Every field is
-# in the key, so there is nothing to update (the guide's DO NOTHING). Each value is
-# cast to its column's type, so that a null needs no guess from psycopg.
+# DO NOTHING (every field is in the key), so a retry finds the rows already there
 {%- endif %}
-UPSERT_SQL = sql.SQL("""
-    INSERT INTO {} (
-        {{ fields | map(attribute="name") | list | wrapped(8) }}
-    )
-    VALUES (
-{%- for field in fields %}
-        %({{ field.name }})s::{{ field.sql_type }}{{ "," if not loop.last }}
-{%- endfor %}
-    )
-    ON CONFLICT ({{ keys | join(", ") }})
-{%- if others %} DO UPDATE SET
-{%- for name in others %}
-        {{ name }} = EXCLUDED.{{ name }}{{ "," if not loop.last }}
-{%- endfor %}
-{%- else %} DO NOTHING
-{%- endif %}
-""").format(sql.Identifier(TABLE_NAME))
+# and the table never holds a duplicate. `make bench` measures it beside the others.
+UPSERT = BulkUpsert(TABLE_NAME, FIELDS)
 
 
 class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_name }}Activities):
@@ -84,17 +66,13 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
             records = records_of(batch, {{ cookiecutter.record_name }})
         except ValueError as error:
             raise PermanentError(str(error)) from error
-        async with self.database.connect() as conn, conn.cursor() as cursor:
+        async with self.database.connect() as conn:
             try:
-                await cursor.executemany(UPSERT_SQL, [FIELDS.row(r, Jsonb) for r in records])
-            except (
-                psycopg.DataError,
-                psycopg.IntegrityError,
-                psycopg.errors.ProgramLimitExceeded,
-            ) as error:
-                # A row is refused (a CHECK, a key too big for its index): retrying
+                await UPSERT.write(conn, records)
+            except RowRefusedError as error:
+                # A row the table refuses (a CHECK, a key too big for its index): retrying
                 # cannot help. Connection errors are not caught here: they are retried.
-                raise PermanentError(f"row refused: {error}") from error
+                raise PermanentError(str(error)) from None
         # With the activity's type, workflow and attempt attached by the SDK's logger.
         activity.logger.debug("upserted %d records", len(records))
         return len(records)
