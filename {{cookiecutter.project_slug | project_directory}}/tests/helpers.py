@@ -107,11 +107,13 @@ class StubUpserts:
 
     def __init__(self) -> None:
         self.records: list[Any] = []
+        self.batch_sizes: list[int] = []
 
     @activity.defn(name=f"{NAME}Activities.upsert")
     async def upsert(self, batch: Job) -> int:
         records = records_of(batch, Record)
         self.records += records
+        self.batch_sizes.append(len(records))
         return len(records)
 
     def expect_every_item_once(self, total: int) -> None:

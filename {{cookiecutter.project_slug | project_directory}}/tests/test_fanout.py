@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 
-from {{ cookiecutter.package_name }}.temporal.fanout import job_size, records_of, slice_of
+from {{ cookiecutter.package_name }}.temporal.fanout import (
+    BATCH_SIZE,
+    KEY_RANGE_BATCH_SIZE,
+    job_size,
+    records_of,
+    slice_of,
+)
 
-from .helpers import records
-from .module_under_test import FIELDS, Record
+from .helpers import StubUpserts, records, result_within, serving_stubs
+from .module_under_test import FIELDS, Record, Workflow
 
 JOB: Any = {"records": records(101, 102, 103), "key_range": {"first": 1, "count": 5}}
 
@@ -50,3 +58,22 @@ def test_a_deployment_can_refuse_numbered_stand_ins(monkeypatch: pytest.MonkeyPa
     assert records_of({"records": [one]}, Record) == [Record.from_dict(one)]
     monkeypatch.setenv("NUMBERED_RECORDS", "on")
     assert len(records_of(JOB, Record)) == 8
+
+
+async def test_a_key_range_alone_goes_in_bigger_batches_than_records(
+    client: Client, task_queue: str
+) -> None:
+    # A key_range's batches carry two numbers, records travel in theirs.
+    assert (BATCH_SIZE, KEY_RANGE_BATCH_SIZE) == (1000, 5000)
+    ranged: Any = {"key_range": {"first": 1, "count": 2 * KEY_RANGE_BATCH_SIZE + 1}}
+    mixed: Any = {"records": records(0), "key_range": {"first": 1, "count": BATCH_SIZE}}
+    sizes = []
+    for job in (ranged, mixed):
+        stub = StubUpserts()
+        async with serving_stubs(client, task_queue, stub):
+            handle = await client.start_workflow(
+                Workflow.run, job, id=f"batches-{uuid.uuid4()}", task_queue=task_queue
+            )
+            await result_within(handle)
+        sizes.append(sorted(stub.batch_sizes))
+    assert sizes == [[1, KEY_RANGE_BATCH_SIZE, KEY_RANGE_BATCH_SIZE], [1, BATCH_SIZE]]

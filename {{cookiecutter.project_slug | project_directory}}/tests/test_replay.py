@@ -21,19 +21,29 @@ import uuid
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.temporal.encryption import ENCODING, parse_keys, with_encryption
+from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, KEY_RANGE_BATCH_SIZE
 from {{ cookiecutter.package_name }}.temporal.histories import case_file, fetch, write
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX
 
-from .helpers import PROJECT_ROOT, StubUpserts, example_input, result_within, serving_stubs
-from .module_under_test import Workflow
+from .helpers import (
+    PROJECT_ROOT,
+    StubUpserts,
+    events,
+    example_input,
+    result_within,
+    serving_stubs,
+)
+from .module_under_test import Job, Workflow
 from .sealing import TEST_KEYS, keyed, plaintext_needles, shown_in, stored_payloads
 
 HISTORIES = sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
@@ -99,3 +109,29 @@ async def test_a_history_sealed_with_the_test_keys_is_recorded_sealed_and_replay
     assert (await replay(history)).replay_failure is None
     # Without the test keys, the same history cannot be replayed at all.
     assert (await replay(history, DATA_CONVERTER)).replay_failure is not None
+
+
+async def test_a_key_range_run_from_before_its_bigger_batches_replays_as_it_ran(
+    client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before KEY_RANGE_BATCH_SIZE every job went in batches of BATCH_SIZE. A run begun
+    # then must replay on today's code, which the patch in fanout.py makes it do.
+    job: Job = {"key_range": {"first": 1, "count": KEY_RANGE_BATCH_SIZE + 1}}
+    histories = []
+    for before in (True, False):
+        if before:  # the code before the patch asked nothing, as patched() False does
+            monkeypatch.setattr(workflow, "patched", lambda patch_id: False)
+        async with serving_stubs(client, task_queue, StubUpserts()):
+            handle = await client.start_workflow(
+                Workflow.run, job, id=f"before-patch-{uuid.uuid4()}", task_queue=task_queue
+            )
+            await result_within(handle)
+        monkeypatch.undo()
+        histories.append(await handle.fetch_history())
+    scheduled = [
+        len(events([history], EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED))
+        for history in histories
+    ]
+    assert scheduled == [-(-(KEY_RANGE_BATCH_SIZE + 1) // BATCH_SIZE), 2]
+    for history in histories:
+        assert (await replay(history)).replay_failure is None

@@ -45,10 +45,6 @@ class Waits:
         return "done"
 
 
-async def no_batches(database: Any, batch: Any) -> int:
-    raise NotImplementedError("Waits has no activities")
-
-
 WAITS = WorkflowModule(
     package=__name__,
     workflow_type="tests.versioning.Waits",
@@ -56,7 +52,6 @@ WAITS = WorkflowModule(
     workflows=[Waits],
     activities=lambda database: [],
     table="",
-    work=no_batches,
     fields=Fields(name="str key"),  # no table: never written
 )
 

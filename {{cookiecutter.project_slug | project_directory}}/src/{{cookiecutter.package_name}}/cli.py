@@ -224,7 +224,12 @@ async def cmd_record_history(args: argparse.Namespace) -> None:
 async def cmd_bench(args: argparse.Namespace) -> None:
     from {{ cookiecutter.package_name }}.bench import runner  # only bench needs it
 
-    await runner.main(chosen_module(args.workflow), args.items, args.rounds, args.output)
+    designs = args.designs.split(",") if args.designs else runner.DESIGNS
+    unknown = sorted(set(designs) - set(runner.DESIGNS))
+    if unknown:
+        known = ", ".join(runner.DESIGNS)
+        sys.exit(f"--designs: no design {', '.join(unknown)}; choose from {known}")
+    await runner.main(chosen_module(args.workflow), args.items, args.rounds, args.output, designs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument("--items", type=int, default=10_000, help="default %(default)s")
     bench_cmd.add_argument("--rounds", type=int, default=3, help="default %(default)s; median")
     bench_cmd.add_argument("--output", type=Path, default=Path("bench.json"), help="%(default)s")
+    bench_cmd.add_argument(
+        "--designs",
+        help="comma-separated, e.g. service,copy/8 for a big --items; default all of them",
+    )
     add_workflow_option(bench_cmd)
     return parser
 

@@ -10,10 +10,13 @@ In one process, on the same servers, each round runs every design over a fresh t
   one-item-per-activity design.
 * ``guide_style``: one activity per item, each opening its own connection, as the
   guide's examples do.
-* ``service``: the service's own workflow with its defaults: batches, the pool, the
-  payload guard and the fan-out.
+* ``service``: the service's own workflow with its defaults over one job of a
+  ``key_range``: batches of KEY_RANGE_BATCH_SIZE, the pool, the payload guard and the
+  fan-out.
+* ``service_inline``: the same items as records sent inline, as real records travel:
+  jobs as big as the 200 KB payload rule allows, one batch each, INLINE_IN_FLIGHT at once.
 
-The direct paths and the service run twice on each table: ``insert`` (it is empty) and
+The direct paths and the services run twice on each table: ``insert`` (it is empty) and
 ``update`` (the same keys again). The per-item designs run at most PER_ITEM_SAMPLE
 items, inserted only: at their speed a big run would take hours, and their cost per
 item does not fall with size.
@@ -22,6 +25,7 @@ item does not fall with size.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import json
 import logging
 import os
@@ -33,10 +37,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from psycopg import sql
@@ -47,9 +52,15 @@ from temporalio.worker import Worker
 from {{ cookiecutter.package_name }} import db, dev, registry
 from {{ cookiecutter.package_name }}.bench import paths
 from {{ cookiecutter.package_name }}.bench.noop import PerItemNoop, noop
+from {{ cookiecutter.package_name }}.fields import Fields
 from {{ cookiecutter.package_name }}.temporal.client import new_client
-from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, MAX_ACTIVITIES_PER_RUN
+from {{ cookiecutter.package_name }}.temporal.fanout import (
+    KEY_RANGE_BATCH_SIZE,
+    MAX_ACTIVITIES_PER_RUN,
+    MAX_BATCH_SIZE,
+)
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.payloads import MAX_PAYLOAD_BYTES
 from {{ cookiecutter.package_name }}.temporal.worker import (
     MAX_CONCURRENT_ACTIVITIES,
     create_workers,
@@ -60,7 +71,13 @@ log = logging.getLogger(__name__)
 
 PER_ITEM_SAMPLE = 2000
 DIRECT = tuple(f"{path}/{n}" for path in paths.PATHS for n in (1, MAX_CONCURRENT_ACTIVITIES))
-DESIGNS = (*DIRECT, "per_item_noop", "guide_style", "service")
+SERVICES = ("service", "service_inline")
+DESIGNS = (*DIRECT, "per_item_noop", "guide_style", *SERVICES)
+# Inline jobs running at once: two per activity slot, so a slot never waits for a start.
+INLINE_IN_FLIGHT = 2 * MAX_CONCURRENT_ACTIVITIES
+# Of the payload limit, what an inline job's records may take: the rest is the job's
+# own keys and the converter's framing.
+INLINE_SHARE = 0.9
 CASES = ("insert", "update")
 
 
@@ -79,7 +96,7 @@ class Measure:
 
 
 def cases_of(design: str) -> tuple[str, ...]:
-    return CASES if design in (*DIRECT, "service") else ("insert",)
+    return CASES if design in (*DIRECT, *SERVICES) else ("insert",)
 
 
 async def timed(run: Callable[[int], Awaitable[None]], items: int) -> float:
@@ -90,6 +107,22 @@ async def timed(run: Callable[[int], Awaitable[None]], items: int) -> float:
 
 def key_range_job(items: int, **settings: int) -> dict[str, Any]:
     return {"key_range": {"first": 1, "count": items}, **settings}
+
+
+def inline_jobs(fields: Fields, items: int) -> Iterator[dict[str, Any]]:
+    """Stand-ins 1 to ``items`` as records, in jobs of at most INLINE_SHARE of the payload
+    limit, each one batch: the largest batch an inline record can travel in."""
+    # Records grow with their numbers' digits; the last few are the longest (every
+    # fourth has its optional fields null, so one alone may not be).
+    longest = max(
+        len(json.dumps(fields.dump(SimpleNamespace(**fields.numbered(number)))))
+        for number in range(max(1, items - 7), items + 1)
+    )
+    per_job = min(int(INLINE_SHARE * MAX_PAYLOAD_BYTES) // (longest + 2), MAX_BATCH_SIZE)
+    for first in range(1, items + 1, per_job):
+        numbers = range(first, min(first + per_job, items + 1))
+        records = [fields.dump(SimpleNamespace(**fields.numbered(n))) for n in numbers]
+        yield {"records": records, "batch_size": len(records)}
 
 
 class Bench:
@@ -107,13 +140,14 @@ class Bench:
             conn.commit()
 
     def direct(self, design: str) -> Callable[[int], Awaitable[None]]:
-        """The direct path ``design`` names (``copy/8``), in batches of BATCH_SIZE."""
+        """The direct path ``design`` names (``copy/8``), in the batches of the service's
+        job (KEY_RANGE_BATCH_SIZE), so that Temporal is all that differs."""
         path, connections = design.split("/")
 
         async def run(items: int) -> None:
             await paths.write(
                 path, self.database_url, self.module.table, self.module.fields, items,
-                batch_size=BATCH_SIZE, connections=int(connections),
+                batch_size=KEY_RANGE_BATCH_SIZE, connections=int(connections),
             )  # fmt: skip
 
         return run
@@ -142,24 +176,44 @@ class Bench:
 
     async def guide_style(self, items: int) -> None:
         """The service's workflow, one item per activity, and no pool: a connection each."""
-        await self.run_service(key_range_job(items, batch_size=1), pooled=False)
+        await self.run_service([key_range_job(items, batch_size=1)], pooled=False)
 
     async def service(self, items: int) -> None:
-        await self.run_service(key_range_job(items), pooled=True, measure_history=True)
+        await self.run_service([key_range_job(items)], pooled=True, measure_history=True)
+
+    async def service_inline(self, items: int) -> None:
+        jobs = inline_jobs(self.module.fields, items)
+        await self.run_service(jobs, pooled=True, in_flight=INLINE_IN_FLIGHT)
 
     async def run_service(
-        self, job: dict[str, Any], *, pooled: bool, measure_history: bool = False
+        self,
+        jobs: Iterable[dict[str, Any]],
+        *,
+        pooled: bool,
+        measure_history: bool = False,
+        in_flight: int = 1,
     ) -> None:
+        """Run ``jobs`` on workers of their own, ``in_flight`` at a time, to the end."""
         queue = f"bench-{uuid.uuid4()}"
         database = db.Database(self.database_url)
         workers = create_workers(self.client, database, [self.module], task_queue=queue)
+        pending = enumerate(jobs)  # made as they start, so that few are in memory at once
+        ids: list[str] = []
+
+        async def one_at_a_time() -> None:
+            for number, job in pending:
+                handle = await self.client.start_workflow(
+                    self.module.workflow_type, job, id=f"{queue}-{number}", task_queue=queue
+                )
+                await handle.result()
+                ids.append(handle.id)
+
         async with running(workers, database if pooled else None):
-            handle = await self.client.start_workflow(
-                self.module.workflow_type, job, id=queue, task_queue=queue
-            )
-            await handle.result()
+            await asyncio.gather(*(one_at_a_time() for _ in range(in_flight)))
         if measure_history:
-            self.largest_history = max(self.largest_history, await self.longest_run(handle.id))
+            for workflow_id in ids:
+                longest = await self.longest_run(workflow_id)
+                self.largest_history = max(self.largest_history, longest)
 
     async def longest_run(self, workflow_id: str) -> int:
         """The most events in any one run of the workflow, its continuations and children."""
@@ -195,8 +249,10 @@ def peak_rss_mib() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-async def measure(module: WorkflowModule, items: int, rounds: int) -> dict[str, Any]:
-    """Run every design ``rounds`` times on servers of its own (or the environment's)."""
+async def measure(
+    module: WorkflowModule, items: int, rounds: int, designs: Sequence[str] = DESIGNS
+) -> dict[str, Any]:
+    """Run ``designs`` ``rounds`` times on servers of their own (or the environment's)."""
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         stack = dev.dev_stack(
             registry.load(), Path(scratch), keep=False, temporal_port=None, ui=False
@@ -206,60 +262,85 @@ async def measure(module: WorkflowModule, items: int, rounds: int) -> dict[str, 
             sample = min(items, PER_ITEM_SAMPLE)
             measures = {
                 name: Measure(sample if name in ("per_item_noop", "guide_style") else items)
-                for name in DESIGNS
+                for name in designs
             }
             for round_number in range(1, rounds + 1):
                 for name, figures in measures.items():
-                    if not figures.applicable:
-                        continue
-                    bench.empty_table()
-                    for case in cases_of(name):
-                        try:
-                            seconds = await timed(bench.design(name), figures.items)
-                        except paths.PathNotApplicable as why:
-                            log.info("%s: not for this record (%s)", name, why)
-                            figures.applicable = False
-                            break
-                        figures.seconds.setdefault(case, []).append(seconds)
-                        log.info("round %d, %s, %s: %.2fs", round_number, name, case, seconds)
-                        rows = db.count_rows(servers.database_url, module.table)
-                        if name != "per_item_noop" and rows != figures.items:
-                            raise RuntimeError(f"{name} left {rows} rows, not {figures.items}")
+                    if figures.applicable:
+                        await run_design(bench, name, figures, round_number)
             report_versions = versions(servers.database_url)
+    return report(module, rounds, measures, bench.largest_history, report_versions)
+
+
+async def run_design(bench: Bench, name: str, figures: Measure, round_number: int) -> None:
+    """One round of one design over an empty table: each of its cases, timed and checked."""
+    bench.empty_table()
+    for case in cases_of(name):
+        try:
+            seconds = await timed(bench.design(name), figures.items)
+        except paths.PathNotApplicable as why:
+            log.info("%s: not for this record (%s)", name, why)
+            figures.applicable = False
+            return
+        figures.seconds.setdefault(case, []).append(seconds)
+        log.info(
+            "round %d, %s, %s: %.2fs, %s items/s",
+            round_number, name, case, seconds, f"{figures.items / seconds:,.0f}",
+        )  # fmt: skip
+        rows = db.count_rows(bench.database_url, bench.module.table)
+        if name != "per_item_noop" and rows != figures.items:
+            raise RuntimeError(f"{name} left {rows} rows, not {figures.items}")
+
+
+def report(
+    module: WorkflowModule,
+    rounds: int,
+    measures: dict[str, Measure],
+    largest_history: int,
+    report_versions: dict[str, str],
+) -> dict[str, Any]:
     rates = {
         case: {name: figures.items_per_second(case) for name, figures in measures.items()}
         for case in CASES
     }
     best = {
-        case: max((name for name in DIRECT if rates[case][name]), key=lambda n: rates[case][n] or 0)
+        case: max(
+            (name for name in DIRECT if rates[case].get(name)),
+            key=lambda name: rates[case][name] or 0.0,
+            default=None,
+        )
         for case in CASES
     }
 
-    def ratio(case: str, other: str, digits: int) -> float:
-        service, that = rates[case]["service"], rates[case][other]
-        return round((service or 0) / that, digits) if that else 0.0
+    def ratio(case: str, design: str, other: str | None, digits: int = 3) -> float | None:
+        mine, that = rates[case].get(design), rates[case].get(other) if other else None
+        return round(mine / that, digits) if mine and that else None
 
+    def rounded(case: str) -> dict[str, float | None]:
+        return {
+            name: None if rate is None else round(rate, 1)
+            for name, rate in rates[case].items()
+            if case in cases_of(name)
+        }
+
+    service = rates["insert"].get("service")
     return {
         "workflow": module.workflow_type,
         "rounds": rounds,
         "items": {name: figures.items for name, figures in measures.items()},
-        "items_per_second": {
-            name: None if rate is None else round(rate, 1) for name, rate in rates["insert"].items()
-        },
-        "items_per_second_update": {
-            name: None if rate is None else round(rate, 1)
-            for name, rate in rates["update"].items()
-            if name in (*DIRECT, "service")
-        },
+        "items_per_second": rounded("insert"),
+        "items_per_second_update": rounded("update"),
         "seconds": {name: figures.seconds for name, figures in measures.items()},
         "best_direct": best,
-        "service_vs_direct": ratio("insert", best["insert"], 3),
-        "service_vs_direct_update": ratio("update", best["update"], 3),
-        "service_vs_per_item_noop": ratio("insert", "per_item_noop", 2),
-        "service_vs_guide_style": ratio("insert", "guide_style", 2),
-        "batch_size": BATCH_SIZE,
+        "service_vs_direct": ratio("insert", "service", best["insert"]),
+        "service_vs_direct_update": ratio("update", "service", best["update"]),
+        "service_inline_vs_direct": ratio("insert", "service_inline", best["insert"]),
+        "service_vs_per_item_noop": ratio("insert", "service", "per_item_noop", 2),
+        "service_vs_guide_style": ratio("insert", "service", "guide_style", 2),
+        "service_microseconds_per_item": round(1e6 / service, 2) if service else None,
+        "batch_size": KEY_RANGE_BATCH_SIZE,
         "max_concurrent_activities": MAX_CONCURRENT_ACTIVITIES,
-        "largest_history_events": bench.largest_history,
+        "largest_history_events": largest_history,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "cores": os.cpu_count(),
         "versions": report_versions,
@@ -271,32 +352,36 @@ def table(report: dict[str, Any]) -> str:
         return "n/a" if rate is None else f"{rate:,.0f}"
 
     inserts, updates = report["items_per_second"], report["items_per_second_update"]
+    service = inserts.get("service")
     lines = [
-        f"{'design':<16}{'items':>10}{'insert/s':>11}{'update/s':>11}{'service/this':>14}",
+        f"{'design':<16}{'items':>11}{'insert/s':>11}{'update/s':>11}{'service/this':>14}",
     ]
-    for name in DESIGNS:
-        rate = inserts[name]
-        ratio = f"{inserts['service'] / rate:>14.2f}" if rate else f"{'':>14}"
-        update = updates.get(name) if name in updates else None
-        update_shown = shown(update) if name in updates else "-"
-        lines.append(
-            f"{name:<16}{report['items'][name]:>10,}{shown(rate):>11}{update_shown:>11}{ratio}"
-        )
+    for name, rate in inserts.items():
+        ratio = f"{service / rate:>14.2f}" if service and rate else f"{'':>14}"
+        update = shown(updates[name]) if name in updates else "-"
+        lines.append(f"{name:<16}{report['items'][name]:>11,}{shown(rate):>11}{update:>11}{ratio}")
     best = report["best_direct"]
+    if best["insert"] and service:
+        lines.append(
+            f"best direct path: {best['insert']} (insert), {best['update']} (update); service "
+            f"at {report['service_vs_direct']:.2f} and {report['service_vs_direct_update']:.2f} "
+            "of it"
+        )
     lines.append(
-        f"best direct path: {best['insert']} (insert), {best['update']} (update); service at "
-        f"{report['service_vs_direct']:.2f} and {report['service_vs_direct_update']:.2f} of it"
-    )
-    lines.append(
-        f"median of {report['rounds']} rounds; largest history "
-        f"{report['largest_history_events']:,} events; peak RSS {report['peak_rss_mib']} MiB; "
-        f"{report['cores']} cores"
+        f"median of {report['rounds']} rounds; batches of {report['batch_size']:,}; largest "
+        f"history {report['largest_history_events']:,} events; peak RSS "
+        f"{report['peak_rss_mib']} MiB; {report['cores']} cores"
     )
     return "\n".join(lines)
 
 
-async def main(module: WorkflowModule, items: int, rounds: int, output: Path) -> None:
-    report = await measure(module, items, rounds)
-    await asyncio.to_thread(output.write_text, json.dumps(report, indent=2) + "\n", "utf-8")
-    print(table(report))
+async def main(
+    module: WorkflowModule, items: int, rounds: int, output: Path, designs: Sequence[str]
+) -> None:
+    # As an image's code is (Dockerfile, UV_COMPILE_BYTECODE): the sandbox imports a
+    # workflow's module again for every run, from source if no bytecode is cached.
+    compileall.compile_dir(Path(__file__).parents[1], quiet=1)
+    measured = await measure(module, items, rounds, designs)
+    await asyncio.to_thread(output.write_text, json.dumps(measured, indent=2) + "\n", "utf-8")
+    print(table(measured))
     print(f"written to {output}")

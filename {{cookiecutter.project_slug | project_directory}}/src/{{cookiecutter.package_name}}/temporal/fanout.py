@@ -41,6 +41,15 @@ MAX_ACTIVITIES_PER_RUN = 1000
 # the gain flattens while a retry redoes more work and progress moves in bigger
 # steps. A run of 1,000 such activities covers a million items.
 BATCH_SIZE = 1000
+# Items per activity for a job that is only a key_range: its batches carry two numbers
+# and no record, so they can be bigger at no payload cost, and fewer activities mean
+# less of the worker's time in Temporal's machinery. `make bench`, 100,000 items on 2
+# cores, median of 3 rounds, inserts: 1,000 gave 40,800 items/s, 2,500 gave 59,200,
+# 5,000 gave 64,300 and 10,000 gave 62,600 (updates 44,800, 67,300, 76,000, 69,200).
+# 5,000 numbered rows take about 0.1 s to upsert, well inside an attempt's 5 s.
+KEY_RANGE_BATCH_SIZE = 5000
+# Runs that began before KEY_RANGE_BATCH_SIZE replay with BATCH_SIZE for every job.
+KEY_RANGE_BATCHES_PATCH = "key-range-batches"
 MAX_BATCH_SIZE = 10_000
 # Children running at once: bounds the work queued on the task queue, not history.
 MAX_CHILDREN_IN_FLIGHT = 10
@@ -71,7 +80,8 @@ class Job(TypedDict, total=False):
 
     key_range: NumberedRange
     batch_size: int
-    """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE."""
+    """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE, or
+    KEY_RANGE_BATCH_SIZE for a job that is only a key_range."""
     max_activities_per_run: int
     """Lower than MAX_ACTIVITIES_PER_RUN to fan out sooner (tests use small values)."""
     done: int
@@ -184,6 +194,14 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
             raise InvalidInputError(f"input.records[{index}]: {error}") from None
 
 
+def default_batch_size(job: Mapping[str, Any]) -> int:
+    """Items per activity for a job that names none: bigger when no record travels."""
+    if "records" in job or "key_range" not in job:
+        return BATCH_SIZE
+    # Asked only here, so that only such jobs carry the patch's marker in their history.
+    return KEY_RANGE_BATCH_SIZE if workflow.patched(KEY_RANGE_BATCHES_PATCH) else BATCH_SIZE
+
+
 @dataclass(frozen=True)
 class Plan:
     """How one run does its job: the numbers of :func:`check_job`, and where the batches run."""
@@ -227,7 +245,7 @@ class FanOut:
         """The plan for a job that :func:`check_job` accepted."""
         plan = Plan(
             total=job_size(job),
-            batch_size=job.get("batch_size", BATCH_SIZE),
+            batch_size=job["batch_size"] if "batch_size" in job else default_batch_size(job),
             max_activities_per_run=job.get("max_activities_per_run", MAX_ACTIVITIES_PER_RUN),
             done=job.get("done", 0),
         )

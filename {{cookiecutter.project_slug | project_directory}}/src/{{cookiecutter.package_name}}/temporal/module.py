@@ -6,7 +6,7 @@ through this record, read from :mod:`..registry`; none of them imports a module.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -32,8 +32,6 @@ class WorkflowModule:
     """Bound activity methods of the Impl, built on the worker's database."""
     table: str
     """The table its activities upsert into, for ``dev`` and the tests to count."""
-    work: Callable[[Database, Any], Awaitable[int]]
-    """One batch of its work as its activity does it, without Temporal (``make bench``)."""
     fields: Fields
     """Its record's declared fields: ``make bench`` writes them along PostgreSQL's own
     bulk paths (bench/paths.py), to measure the activity against."""

@@ -79,9 +79,13 @@ class CheckedPayloadConverter(DefaultPayloadConverter):
                 values += super().from_payloads([payload], [hint])
             else:
                 [plain] = super().from_payloads([payload], None)  # plain JSON values
-                values.append(conform(plain, hint))
+                # JSON must escape a NUL; without one, no text needs walking for it.
+                nul = NUL_IN_JSON in payload.data
+                values.append(conform(plain, hint, may_hold_nul=nul))
         return values
 
+
+NUL_IN_JSON = b"\\u0000"
 
 DATA_CONVERTER = dataclasses.replace(
     DataConverter.default, payload_converter_class=CheckedPayloadConverter

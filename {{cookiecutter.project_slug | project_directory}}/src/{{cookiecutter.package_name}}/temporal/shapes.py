@@ -50,8 +50,12 @@ def _adapter(hint: Any) -> TypeAdapter[Any] | None:
         return None
 
 
-def conform(value: object, hint: Any, path: str = "input") -> Any:
-    """``value`` if it has the shape ``hint`` describes; raise InvalidInputError naming the path."""
+def conform(value: object, hint: Any, path: str = "input", *, may_hold_nul: bool = True) -> Any:
+    """``value`` if it has the shape ``hint`` describes; raise InvalidInputError naming the path.
+
+    ``may_hold_nul=False`` skips the walk for NUL characters: for a value decoded from
+    JSON text without ``\\u0000``, the only way JSON can write one.
+    """
     adapter = _adapter(hint)
     if adapter is None:  # not a payload type of this service: the SDK's own conversion
         try:
@@ -62,7 +66,7 @@ def conform(value: object, hint: Any, path: str = "input") -> Any:
         [checked] = adapter.validate_python((value,))
     except ValidationError as error:
         raise InvalidInputError(_message(error.errors()[0], path)) from None
-    holding = _nul_at(checked, path)
+    holding = _nul_at(checked, path) if may_hold_nul else None
     if holding:
         raise InvalidInputError(f"{holding} holds a NUL character, which PostgreSQL cannot store")
     return checked

@@ -4,7 +4,6 @@
 (the names clients use) and ``workflow.py`` (the code that runs).
 """
 
-from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 
 from .record import FIELDS
@@ -13,17 +12,7 @@ from .workflow import (
     WORKFLOWS,
     {{ cookiecutter.workflow_name }}ActivitiesImpl,
 )
-from .workflow_interface import (
-    TASK_QUEUE,
-    WORKFLOW_TYPE,
-    {{ cookiecutter.workflow_name }}Job,
-)
-
-
-async def work(database: Database, batch: {{ cookiecutter.workflow_name }}Job) -> int:
-    """One batch, as the upsert activity does it: what ``make bench`` runs without Temporal."""
-    return await {{ cookiecutter.workflow_name }}ActivitiesImpl(database).upsert(batch)
-
+from .workflow_interface import TASK_QUEUE, WORKFLOW_TYPE
 
 MODULE = WorkflowModule(
     package=__name__,
@@ -32,6 +21,5 @@ MODULE = WorkflowModule(
     workflows=WORKFLOWS,
     activities=lambda database: {{ cookiecutter.workflow_name }}ActivitiesImpl(database).all(),
     table=TABLE_NAME,
-    work=work,
     fields=FIELDS,
 )
