@@ -153,6 +153,8 @@ class Database:
             open=False,
             kwargs={"connect_timeout": CONNECT_TIMEOUT},
             # A connection the server dropped (a restart) is replaced, not handed out.
+            # The check is a round trip a borrow: `make bench` found no difference with
+            # and without it at 5,000 items a batch.
             check=AsyncConnectionPool.check_connection,
         )
         # Without waiting: a database that is briefly away must not stop a worker starting.

@@ -26,18 +26,17 @@ log = logging.getLogger(__name__)
 # How often stop_worker_faster() looks whether the worker is down (the guide's 0.5 s).
 STOP_POLL_SECONDS = 0.5
 # Activities one worker runs at once, and so the connections its pool keeps. A batch
-# activity spends its time in PostgreSQL: `make bench` on 2 cores found 2, 4, 8 and
-# 16 within 15 % of each other; 8 leaves room for activities that wait on more than
-# the database.
+# activity spends its time in PostgreSQL. `make bench`, 100,000 items in batches of
+# 5,000 on 2 cores, 3 rounds: 4, 8 and 16 gave 57,500, 64,300 and 69,500 items/s, the
+# same within the runs' spread (51,000 to 78,000); 8 leaves room for activities that
+# wait on more than the database. (With batches of 1,000: 2, 4, 8 and 16 within 15 %.)
 MAX_CONCURRENT_ACTIVITIES = 8
-# Pollers and rate limits are left at the SDK's defaults (5 workflow-task and 5
-# activity-task polls), by measurement: with 1,000 items per activity, 35,000 items/s
-# is only about 35 activity tasks and as many workflow tasks a second. `make bench` at
-# 100,000 items on 2 cores gave 33,700, 36,400, 35,600 and 31,200 items/s with 5, 2,
-# autoscaling and 10 pollers: the same within the noise of the runs. The dev server,
-# run with --log-level warn under the same bench, logged no "rate limit" line: its
-# per-namespace limits were hit with one item per activity and hundreds of activities
-# in flight, a load the batches never come near.
+# Pollers, slots and rate limits are left at the SDK's defaults (5 workflow-task and 5
+# activity-task polls, fixed slots), by measurement. `make bench` at 300,000 items on 2
+# cores, 3 rounds: the defaults gave 60,800 items/s, 2 pollers 65,700, 10 pollers
+# 66,700, and the SDK's resource-based tuner (80 % memory, 90 % CPU) 60,000: the same
+# within the noise. At 5,000 items a batch, 70,000 items/s is 14 activity tasks a
+# second: neither the pollers nor the dev server's rate limits come near their bounds.
 
 # A worker keeps the workflows it ran in memory and gets their next tasks on a queue
 # of its own ("sticky"). If it does not take such a task within this time (it died
