@@ -49,7 +49,7 @@ def project(cookies: Cookies, baked_venv: Path) -> Path:
     baked = bake_ok(cookies, {})
     untouched = replay_tests(baked, baked_venv)
     assert untouched.returncode == 0, untouched.stdout[-3000:]
-    assert "4 passed" in untouched.stdout
+    assert "5 passed" in untouched.stdout
     return baked
 
 
@@ -71,4 +71,4 @@ def test_a_deterministic_edit_passes(project: Path, baked_venv: Path) -> None:
     edit_run(project, DETERMINISTIC)
     replayed = replay_tests(project, baked_venv)
     assert replayed.returncode == 0, replayed.stdout[-3000:]
-    assert "4 passed" in replayed.stdout
+    assert "5 passed" in replayed.stdout
