@@ -27,9 +27,9 @@ demo: $(VENV)/.installed
 
 ## check: lint and type-check the template's own code (hooks, tests, filters)
 check: $(VENV)/.installed
-	$(VENV)/bin/ruff check hooks tests local_extensions.py record_fields.py workflow tools
-	$(VENV)/bin/ruff format --check hooks tests local_extensions.py record_fields.py workflow tools
-	$(VENV)/bin/mypy --strict hooks tests local_extensions.py record_fields.py tools
+	$(VENV)/bin/ruff check hooks tests local_extensions.py record_fields.py schedule_answer.py workflow tools
+	$(VENV)/bin/ruff format --check hooks tests local_extensions.py record_fields.py schedule_answer.py workflow tools
+	$(VENV)/bin/mypy --strict hooks tests local_extensions.py record_fields.py schedule_answer.py tools
 	cd workflow && $(CURDIR)/$(VENV)/bin/mypy --strict --config-file ../pyproject.toml hooks workflow_extensions.py
 
 ## chromium: the headless browser tests/test_web_ui.py drives, from the system's packages if missing

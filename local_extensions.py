@@ -34,6 +34,7 @@ def _sibling(name: str) -> Any:
 
 
 fields_of = _sibling("record_fields")
+schedule_of = _sibling("schedule_answer")
 
 
 @simple_filter
@@ -157,3 +158,40 @@ def wrapped(names: list[str], indent: int, width: int = 88) -> str:
             lines.append("")
         lines[-1] += (", " if lines[-1] else "") + name
     return f"\n{' ' * indent}".join(lines)
+
+
+@simple_filter
+def schedule_keywords(answer: str) -> str:
+    """The example ScheduledJob's ``every=`` or ``cron=``; empty for ``none``."""
+    problem = schedule_of.problem(answer)
+    if problem:
+        raise FailedHookException(f"ERROR: schedule={answer!r} is invalid: {problem}")
+    return str(schedule_of.keywords(answer))
+
+
+def _python(value: object) -> str:
+    """``value``, plain JSON, as the Python literal ruff would format it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_python(k)}: {_python(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_python(item) for item in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+@simple_filter
+def python_records(declaration: str, record_name: str, indent: int) -> str:
+    """The example job's records as Python, one a line at ``indent`` spaces, or one field
+    a line when a record is longer than the 100-column style allows."""
+    records = fields_of.example_records(fields_of.parse(declaration), record_name)
+    pad, lines = " " * indent, []
+    for record in records:
+        line = f"{pad}{_python(record)},"
+        if len(line) <= 100:
+            lines.append(line)
+            continue
+        lines.append(f"{pad}{{")
+        lines += [f"{pad}    {_python(name)}: {_python(value)}," for name, value in record.items()]
+        lines.append(f"{pad}}},")
+    return "\n".join(lines)

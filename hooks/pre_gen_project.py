@@ -35,6 +35,7 @@ def words(text: str) -> frozenset[str]:
 # parser; the hook runs from the new project's directory, so it is found by path.
 sys.path.insert(0, json.loads(TEMPLATE_DIR_JSON)[0])
 import record_fields as RECORD_FIELDS  # noqa: E402
+import schedule_answer as SCHEDULE_ANSWER  # noqa: E402
 
 PYTHON_KEYWORDS: frozenset[str] = RECORD_FIELDS.PYTHON_KEYWORDS
 # PostgreSQL's reserved key words, which cannot name a table without quoting.
@@ -187,6 +188,10 @@ def problems(answers: dict[str, object]) -> list[str]:
     problem = RECORD_FIELDS.problem(declared)
     if problem:
         lines.append(f"ERROR: record_fields={declared!r} is invalid: {problem}")
+    schedule = answers.get("schedule")
+    problem = SCHEDULE_ANSWER.problem(schedule)
+    if problem:
+        lines.append(f"ERROR: schedule={schedule!r} is invalid: {problem}")
     return lines
 
 

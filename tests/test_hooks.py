@@ -197,6 +197,28 @@ def test_a_bad_declaration_names_record_fields_the_field_and_the_rule(
     assert says in line
 
 
+@pytest.mark.parametrize(
+    ("schedule", "says"),
+    [
+        ("61 * * * *", "minute '61' is outside 0 to 59"),
+        ("0 6 * *", "has 4 fields, not 5"),
+        ("* * 31 feb-jan *", "month 'feb-jan' is a range that ends before it starts"),
+        ("every 0s", "an interval is written 'every N' and a unit"),
+        ("every hour", "an interval is written 'every N' and a unit"),
+        ("@often", "is not one of @yearly"),
+    ],
+)
+def test_a_bad_schedule_names_the_variable_and_the_rule(
+    cookies: Cookies, tmp_path: Path, capfd: pytest.CaptureFixture[str], schedule: str, says: str
+) -> None:
+    cookies.bake(extra_context={"schedule": schedule})
+
+    [line] = error_lines(capfd.readouterr().err, "schedule")
+    assert line.startswith(f"ERROR: schedule={schedule!r} is invalid: "), line
+    assert says in line
+    assert_nothing_written(tmp_path)
+
+
 def test_error_line_says_what_is_wrong(cookies: Cookies, capfd: pytest.CaptureFixture[str]) -> None:
     cookies.bake(extra_context={"workflow_name": "FooWorkflow"})
 
@@ -300,6 +322,10 @@ def test_a_name_that_slugifies_to_nothing_names_the_variable(
         ("package_name", "kardashian2"),
         ("package_name", "p" * 30),
         ("project_slug", "k8s-tracker-2"),
+        ("schedule", "none"),
+        ("schedule", "every 45s"),
+        ("schedule", "@hourly"),
+        ("schedule", "*/15 8-18 * jan,jul mon-fri"),
     ],
 )
 def test_good_value_bakes(cookies: Cookies, variable: str, value: str) -> None:

@@ -419,12 +419,19 @@ def test_the_kubernetes_deployment_runs_with_podman_kube_play(
     )  # fmt: skip
     played = tmp_path / "kube.yaml"
     played.write_text(yaml.safe_dump_all([settings, deployment]), encoding="utf-8")
+    # The pre-rollout Job's steps, in its order, in the image: the schema, the schedules.
+    job = yaml.safe_load((manifests / "init-db-job.yaml").read_text(encoding="utf-8"))
+    job_pod = job["spec"]["template"]["spec"]
+    steps = [step["args"] for step in (*job_pod["initContainers"], *job_pod["containers"])]
+    assert steps == [["init-db"], ["schedules", "apply"]]
     run = [podman(), "run", *container_args(servers, free_port_pair(1))]
-    schema = subprocess.run(
-        [*run, "--rm", built.image, "init-db"], env=podman_env, capture_output=True, text=True,
-        timeout=300, check=False,
-    )  # fmt: skip
-    assert schema.returncode == 0, schema.stderr
+    for step in steps:
+        done = subprocess.run(
+            [*run, "--rm", built.image, *step], env=podman_env, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "1 schedule: 1 created", done.stdout
     up = subprocess.run(
         [podman(), "kube", "play", str(played)], env=podman_env, capture_output=True,
         text=True, timeout=300, check=False,

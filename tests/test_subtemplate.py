@@ -42,6 +42,7 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
         "workflow_name=PodcastEpisode",
         "record_name=Episode",
         "record_fields=show:str key, number:int key, title:str, aired_on:date?",
+        "schedule=every 1h",
     )
     assert added.returncode == 0, added.stderr
     module = service / "src" / "kardashian_tracker" / "podcast_episode"
@@ -49,6 +50,7 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     assert names == [
         "__init__.py",
         "record.py",
+        "schedules.py",
         "schema.sql",
         "workflow.py",
         "workflow_interface.py",
@@ -66,6 +68,11 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     assert "class Episode:" in record
     assert '    aired_on="date?",\n)' in record
     assert "    aired_on DATE,\n" in (module / "schema.sql").read_text("utf-8")
+    # Its schedule, asked for when it was added, created paused by `schedules apply`.
+    schedules = (module / "schedules.py").read_text("utf-8")
+    assert 'id="kardashian-tracker.podcast-episode",' in schedules
+    assert "        every=timedelta(hours=1),\n" in schedules
+    assert "        paused=True,\n" in schedules
     test = service / "tests" / "modules" / "test_podcast_episode.py"
     assert "serving(" in test.read_text(encoding="utf-8")  # stops with stop_worker_faster()
     assert (service / "examples" / "podcast_episode.json").is_file()

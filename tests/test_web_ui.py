@@ -131,6 +131,8 @@ def test_with_keys_the_web_ui_shows_the_input_decoded_by_the_codec_server(
     ) as dev:
         seen = run_page(dev, 120, tmp_path / "chr")
         served = dev.output.read_text(encoding="utf-8")
+        # dev applied the module's schedule: the Schedules page lists it, paused.
+        schedules = page_text(f"{seen.ui}/namespaces/default/schedules", tmp_path / "chr")
     # The page shows the example's records as JSON text: each value in its quotes.
     shown = html.unescape(re.sub(r"<[^>]+>", "", seen.history))
     example = json.loads((project / "examples" / "kardashian.json").read_text(encoding="utf-8"))
@@ -141,3 +143,6 @@ def test_with_keys_the_web_ui_shows_the_input_decoded_by_the_codec_server(
     # browser's page asked it to decode for the namespace.
     assert "Codec:     http://127.0.0.1:" in seen.printed
     assert "decode: 1 payloads for namespace default" in served
+    assert "Schedules: 1 schedule: 1 created" in seen.printed
+    assert "kardashian-tracker.kardashian" in schedules
+    assert "Paused" in schedules

@@ -61,7 +61,8 @@ class Variant:
 
 def variant(id: str, answers: dict[str, str], *, suite: str = "", **derived: str) -> Variant:
     """A variant: ``answers`` override the defaults, ``derived`` what the template makes of them."""
-    names = dataclasses.replace(DEFAULTS, **answers, **derived)
+    named = {key: value for key, value in answers.items() if key in Names.__dataclass_fields__}
+    names = dataclasses.replace(DEFAULTS, **named, **derived)
     if names.record_name != DEFAULTS.record_name and "record_fields" not in answers:
         names = dataclasses.replace(names, record_fields=NEUTRAL_FIELDS)
     return Variant(id, answers, names, suite)
@@ -97,7 +98,11 @@ VARIANTS = [
     variant("defaults", {}),
     variant(
         "podcast",
-        {"project_name": "Podcast Transcriber", "workflow_name": "PodcastEpisode"},
+        {
+            "project_name": "Podcast Transcriber",
+            "workflow_name": "PodcastEpisode",
+            "schedule": "every 90m",
+        },
         project_slug="podcast-transcriber",
         package_name="podcast_transcriber",
         workflow_module="podcast_episode",
@@ -115,6 +120,7 @@ VARIANTS = [
             "task_queue": "fetch_jobs.v2",
             "table_name": "fetched_pages",
             "package_name": "crawler_core",
+            "schedule": "none",
         },
         project_slug="crawler",
         record_name="HTTPFetchRecord",
@@ -143,6 +149,7 @@ VARIANTS = [
             "workflow_name": "ReconcileShipments",
             "record_name": "ShipmentLine",
             "record_fields": DECLARED_FIELDS,
+            "schedule": "30 2 * * mon-fri",
         },
         project_slug="shipment-ledger",
         package_name="shipment_ledger",

@@ -31,6 +31,7 @@ NEW_ANSWERS = (
     "record_name",
     "record_fields",
     "table_name",
+    "schedule",
 )
 ASSIGNMENT = r'^{name} = "(?P<value>[^"]*)"$'
 

@@ -105,12 +105,16 @@ class StubUpserts:
     database, as the SDK's samples test workflows; the rules about the database keep it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
         self.records: list[Any] = []
         self.batch_sizes: list[int] = []
+        # Each batch waits for it to be set: a test paces the work, not the machine.
+        self.gate = gate
 
     @activity.defn(name=f"{NAME}Activities.upsert")
     async def upsert(self, batch: Job) -> int:
+        if self.gate is not None:
+            await self.gate.wait()
         records = records_of(batch, Record)
         self.records += records
         self.batch_sizes.append(len(records))

@@ -12,7 +12,16 @@ from {{ cookiecutter.package_name }} import cli
 from .helpers import PACKAGE, free_port, run_cli, service_env
 from .module_under_test import MODULE
 
-COMMANDS = ["dev", "worker", "init-db", "run", "codec-server", "record-history", "bench"]
+COMMANDS = [
+    "dev",
+    "worker",
+    "init-db",
+    "run",
+    "codec-server",
+    "record-history",
+    "schedules",
+    "bench",
+]
 
 
 def test_the_package_runs_as_a_command_and_lists_every_command() -> None:

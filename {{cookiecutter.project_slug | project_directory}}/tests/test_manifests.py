@@ -82,19 +82,20 @@ def test_every_pod_runs_locked_down_as_the_images_user(name: str) -> None:
     pod = pod_of(name)["securityContext"]
     assert (pod["runAsNonRoot"], pod["runAsUser"], pod["runAsGroup"]) == (True, uid, gid)
     assert pod_of(name)["automountServiceAccountToken"] is False
-    container = container_of(name)
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    assert set(container["resources"]) == {"requests", "limits"}
-    # The database's password comes from a Secret, never from the ConfigMap or the file.
-    database = env_of(container)["DATABASE_URL"]
-    assert set(database) == {"secretKeyRef"}
-    assert "DATABASE_URL" not in manifest("configmap.yaml")["data"]
     settings = manifest("configmap.yaml")["metadata"]["name"]
-    assert container["envFrom"] == [{"configMapRef": {"name": settings}}]
+    assert "DATABASE_URL" not in manifest("configmap.yaml")["data"]
+    containers = [*pod_of(name).get("initContainers", []), *pod_of(name)["containers"]]
+    for container in containers:
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert set(container["resources"]) == {"requests", "limits"}
+        assert container["envFrom"] == [{"configMapRef": {"name": settings}}]
+    # The database's password comes from a Secret, never from the ConfigMap or the file.
+    databases = [env_of(c)["DATABASE_URL"] for c in containers if "env" in c]
+    assert databases and all(set(database) == {"secretKeyRef"} for database in databases)
 
 
 async def test_the_workers_take_their_graceful_stop_from_the_setting(
@@ -114,8 +115,10 @@ async def test_the_workers_take_their_graceful_stop_from_the_setting(
     assert worker.config()["graceful_shutdown_timeout"] == default
 
 
-def test_the_job_applies_the_schema_and_the_deployment_runs_the_worker() -> None:
-    assert container_of("init-db-job.yaml")["args"] == ["init-db"]
+def test_the_job_applies_the_schema_then_the_schedules_and_the_deployment_runs_the_worker() -> None:
+    [schema] = pod_of("init-db-job.yaml")["initContainers"]
+    assert schema["args"] == ["init-db"]
+    assert container_of("init-db-job.yaml")["args"] == ["schedules", "apply"]
     assert pod_of("init-db-job.yaml")["restartPolicy"] == "Never"
     assert container_of("deployment.yaml")["args"] == ["worker"]
     # A bad setting stops the process at start, as the pod's first log line.

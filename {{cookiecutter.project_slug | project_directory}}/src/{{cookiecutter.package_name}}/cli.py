@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.temporal import (
     encryption,
     histories,
     runs,
+    schedules,
     telemetry,
     tracing,
     versioning,
@@ -163,9 +164,11 @@ async def cmd_dev(args: argparse.Namespace) -> None:
                 f"temporal --codec-endpoint {stack.codec_address} decode through it)"
             )
         async with running(create_workers(client, database, modules), database):
+            print(f"Schedules: {(await apply_schedules(client))[-1]}")
             handle = await runs.start(client, module, job)
             if stack.ui_address:
                 namespace = client.namespace
+                print(f"           {stack.ui_address}/namespaces/{namespace}/schedules")
                 print(f"Workflow:  {stack.ui_address}/namespaces/{namespace}/workflows/{handle.id}")
             result = await runs.result_of(client, handle, show_progress=True)
             print(f"\nResult:    {json.dumps(result)}")
@@ -179,6 +182,46 @@ async def cmd_dev(args: argparse.Namespace) -> None:
             print(f'To see them: psql "{shown_url}" -c "TABLE {module.table}"')
             print("Worker running; Ctrl-C to stop.")
             await wait_for_stop_signal()
+
+
+async def apply_schedules(client: Client, *, force: bool = False) -> list[str]:
+    """``schedules apply``'s lines: each schedule and what was done to it, then a summary."""
+    try:
+        changes = await schedules.apply(
+            client, registry.load(), owner=config.SERVICE_NAME, force=force
+        )
+    except (schedules.ScheduleDeclarationError, schedules.ScheduleOwnershipError) as error:
+        raise CommandError(f"schedules not applied, nothing changed:\n{error}") from None
+    return [*map(str, changes), schedules.summary(changes)]
+
+
+async def cmd_schedules(args: argparse.Namespace) -> None:
+    client = await connect()
+    modules = registry.load()
+    if args.action == "apply":
+        print("\n".join(await apply_schedules(client, force=args.force)))
+        return
+    if args.action == "list":
+        every_one = schedules.declared(modules)
+        for entry in every_one:
+            print("\n".join(await schedules.report(client, entry)))
+        if not every_one:
+            print("no schedules declared")
+        return
+    try:
+        entry = schedules.find(modules, args.schedule_id)
+    except KeyError as error:
+        raise CommandError(str(error.args[0])) from None
+    handle = client.get_schedule_handle(entry.scheduled.id)
+    if args.action == "trigger":
+        await handle.trigger()
+        print(f"triggered {entry.scheduled.id}: `schedules list` shows its run")
+    elif args.action == "pause":
+        await handle.pause(note=f"paused with {config.SERVICE_NAME} schedules pause")
+        print(f"paused {entry.scheduled.id}")
+    else:
+        await handle.unpause(note=f"unpaused with {config.SERVICE_NAME} schedules unpause")
+        print(f"unpaused {entry.scheduled.id}: next runs in `schedules list`")
 
 
 async def cmd_codec_server(args: argparse.Namespace) -> None:
@@ -340,6 +383,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="with --workflow-id: default tests/histories/<id>.json"
     )
 
+    schedules_cmd = commands.add_parser(
+        "schedules",
+        help="apply, list, trigger, pause or unpause the modules' Temporal Schedules",
+        description="Each module declares its schedules in its schedules.py. apply makes "
+        "the server match them: it creates what is missing, updates what changed, deletes "
+        "what is no longer declared, and leaves alone schedules this service did not create.",
+    )
+    actions = schedules_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apply_cmd = actions.add_parser(
+        "apply", help="make the server's schedules match the code; safe to run again"
+    )
+    apply_cmd.add_argument(
+        "--force", action="store_true", help="update even the schedules whose code is unchanged"
+    )
+    actions.add_parser("list", help="each schedule: paused or not, its next runs, its last result")
+    for action, said in (
+        ("trigger", "start a run now, whatever the schedule's times"),
+        ("pause", "stop starting runs, until unpause"),
+        ("unpause", "start runs at the schedule's times again"),
+    ):
+        actions.add_parser(action, help=said).add_argument("schedule_id", metavar="ID")
+
     bench_cmd = commands.add_parser(
         "bench",
         help="items per second of the workflow, beside PostgreSQL's bulk paths and per-item ones",
@@ -413,6 +478,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 "record-history": cmd_record_history,
                 "bench": cmd_bench,
                 "codec-server": cmd_codec_server,
+                "schedules": cmd_schedules,
             }[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:

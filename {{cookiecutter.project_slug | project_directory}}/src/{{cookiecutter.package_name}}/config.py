@@ -64,7 +64,10 @@ def health_address() -> str | None:
     return os.environ.get("HEALTH_ADDRESS") or None
 
 
-DEFAULT_DEPLOYMENT_NAME = "{{ cookiecutter.project_slug }}"
+# The service's name: its Worker Deployment's by default, and the owner its Schedules
+# carry in their memo, so that `schedules apply` never touches another service's.
+SERVICE_NAME = "{{ cookiecutter.project_slug }}"
+DEFAULT_DEPLOYMENT_NAME = SERVICE_NAME
 
 
 def build_id() -> str | None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.fields import Fields
+
+if TYPE_CHECKING:  # schedules.py imports this module
+    from {{ cookiecutter.package_name }}.temporal.schedules import ScheduledJob
 
 ActivityFactory = Callable[[Database], Sequence[Callable[..., Any]]]
 
@@ -35,6 +38,11 @@ class WorkflowModule:
     fields: Fields
     """Its record's declared fields: ``make bench`` writes them along PostgreSQL's own
     bulk paths (bench/paths.py), to measure the activity against."""
+    schedules: Sequence[ScheduledJob[Any]] = ()
+    """Its Temporal Schedules (its ``schedules.py``), which ``schedules apply`` applies."""
+    check_job: Callable[[Any], None] | None = None
+    """Refuses a job as its workflow would, outside one: ``schedules apply`` checks each
+    schedule's job with it before the server is given any."""
 
     @property
     def name(self) -> str:

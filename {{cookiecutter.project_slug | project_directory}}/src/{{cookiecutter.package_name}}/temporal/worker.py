@@ -62,10 +62,12 @@ SANDBOX = SandboxedWorkflowRunner(
         f"{PACKAGE}.config",
         f"{PACKAGE}.db",
         f"{PACKAGE}.fields",
+        f"{PACKAGE}.temporal.cron",
         f"{PACKAGE}.temporal.fanout",
         f"{PACKAGE}.temporal.inputs",
         f"{PACKAGE}.temporal.module",
         f"{PACKAGE}.temporal.retry",
+        f"{PACKAGE}.temporal.schedules",
         "typing_extensions",
         # Tracing's context travels through workflow code (temporal/tracing.py).
         "opentelemetry",

@@ -1,0 +1,363 @@
+"""Temporal Schedules, declared beside each module's workflow and applied at deploy.
+
+A module lists its schedules in its ``schedules.py``, each a :class:`ScheduledJob`:
+an id; when (``every`` an interval, or a ``cron`` expression in a ``time_zone``);
+the job, as plain JSON; and what happens to a run still going at the next time
+(``overlap``: skip, by default, so a slow run is never doubled).
+
+:func:`apply` (``schedules apply``) makes the server match the code, and may run again
+safely. It checks every declaration first and changes nothing if one is wrong. Then it
+creates what is missing, updates what changed and deletes what the code no longer
+declares, and leaves alone every schedule this service did not create: those it
+creates carry the service's name in their memo (OWNER). What it applied is known by a
+fingerprint of the declaration, in the memo of the workflows a schedule starts,
+because the server answers a cron expression back as calendars.
+
+Whether a schedule is paused is set once, when apply creates it (``paused``). After
+that, pausing is for people (``schedules pause`` / ``unpause``, the Web UI), and apply
+keeps whatever they chose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleDescription,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from .cron import cron_problem
+from .fanout import RecordType, check_job
+from .module import WorkflowModule
+from .shapes import conform
+
+OWNER = "owned-by"
+DECLARATION = "schedule-declaration"
+# The server's own floors: it refuses a shorter catch-up window, and an interval under
+# a second has no meaning for a workflow that takes longer than that to start.
+SHORTEST_INTERVAL = timedelta(seconds=1)
+SHORTEST_CATCHUP_WINDOW = timedelta(seconds=10)
+
+JobT = TypeVar("JobT", bound=Mapping[str, Any])
+
+
+@dataclass(frozen=True)
+class ScheduledJob(Generic[JobT]):
+    """One schedule of a module's workflow, as its ``schedules.py`` declares it."""
+
+    id: str
+    """Unique on the server; the runs it starts are named ``<id>-<time>``."""
+    job: JobT
+    """The workflow's input, plain JSON: what any client would send."""
+    every: timedelta | None = None
+    cron: str | None = None
+    """Five fields, ``minute hour day-of-month month day-of-week``, or ``@daily`` and such."""
+    time_zone: str = "UTC"
+    """An IANA name (``Europe/Paris``): the zone ``cron`` is read in."""
+    overlap: ScheduleOverlapPolicy = ScheduleOverlapPolicy.SKIP
+    catchup_window: timedelta = timedelta(minutes=10)
+    """A time missed by more than this (the server was down) is skipped, not run late."""
+    pause_on_failure: bool = False
+    paused: bool = False
+    """Only when first created; people pause and unpause it from then on."""
+    note: str = ""
+
+    def when(self) -> str:
+        """The schedule's times in words: ``every 1:00:00`` or ``cron 0 6 * * * (UTC)``."""
+        return f"every {self.every}" if self.every else f"cron {self.cron} ({self.time_zone})"
+
+
+class ScheduleDeclarationError(ValueError):
+    """One or more declarations the server must not be given; each line names one."""
+
+
+class ScheduleOwnershipError(Exception):
+    """A declared id is taken on the server by a schedule this service did not create."""
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A declaration and the module whose workflow it starts."""
+
+    module: WorkflowModule
+    scheduled: ScheduledJob[Any]
+
+
+def declared(modules: Sequence[WorkflowModule]) -> list[Declared]:
+    return [Declared(module, one) for module in modules for one in module.schedules]
+
+
+def problems(every_one: Sequence[Declared]) -> list[str]:
+    """What is wrong with each declaration, ``schedule '<id>': <field>: <why>``."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for entry in every_one:
+        one = entry.scheduled
+        for field, problem in _field_problems(entry.module, one):
+            found.append(f"schedule {one.id!r}: {field}: {problem}")
+        if one.id in seen:
+            found.append(f"schedule {one.id!r}: id: declared twice")
+        seen.add(one.id)
+    return found
+
+
+def _field_problems(module: WorkflowModule, one: ScheduledJob[Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if not one.id.strip() or one.id != one.id.strip():
+        found.append(("id", "must be text without spaces around it"))
+    if (one.every is None) == (one.cron is None):
+        found.append(("every", "give either every or cron, not both and not neither"))
+    if one.every is not None and one.every < SHORTEST_INTERVAL:
+        found.append(("every", f"{one.every.total_seconds():g} s is under 1 second"))
+    if one.cron is not None:
+        problem = cron_problem(one.cron)
+        if problem:
+            found.append(("cron", problem))
+    try:
+        ZoneInfo(one.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        found.append(("time_zone", f"{one.time_zone!r} is not a time zone (IANA names)"))
+    if one.catchup_window < SHORTEST_CATCHUP_WINDOW:
+        found.append(("catchup_window", "is under the server's least, 10 s"))
+    if "done" in one.job:
+        found.append(("job", "done is set by the workflow itself when it continues"))
+    elif module.check_job is None:
+        found.append(("job", f"module {module.name} gives no check_job to check it with"))
+    else:
+        try:
+            module.check_job(one.job)
+        except Exception as error:  # any refusal: the message names the path
+            found.append(("job", str(error).removeprefix("invalid input: ")))
+    return found
+
+
+def job_checker(job_type: Any, record_type: RecordType[Any]) -> Callable[[Any], None]:
+    """A module's check_job: a job's shape as the payload converter checks it, then its
+    values as the workflow's run() does, raising InvalidInputError naming the path."""
+
+    def check(job: Any) -> None:
+        check_job(conform(job, job_type), record_type)
+
+    return check
+
+
+def fingerprint(entry: Declared, task_queue: str) -> str:
+    """What apply applied, in 16 hex digits: every declared field but ``paused``."""
+    one = entry.scheduled
+    text = json.dumps(
+        {
+            "id": one.id,
+            "workflow": entry.module.workflow_type,
+            "task_queue": task_queue,
+            "job": one.job,
+            "every": one.every.total_seconds() if one.every else None,
+            "cron": one.cron,
+            "time_zone": one.time_zone,
+            "overlap": one.overlap.name,
+            "catchup_window": one.catchup_window.total_seconds(),
+            "pause_on_failure": one.pause_on_failure,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def schedule_of(entry: Declared, task_queue: str, owner: str) -> Schedule:
+    one = entry.scheduled
+    spec = (
+        ScheduleSpec(intervals=[ScheduleIntervalSpec(every=one.every)])
+        if one.every
+        else ScheduleSpec(cron_expressions=[one.cron or ""], time_zone_name=one.time_zone)
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            entry.module.workflow_type,
+            one.job,
+            id=one.id,
+            task_queue=task_queue,
+            memo={DECLARATION: fingerprint(entry, task_queue)},
+        ),
+        spec=spec,
+        policy=SchedulePolicy(
+            overlap=one.overlap,
+            catchup_window=one.catchup_window,
+            pause_on_failure=one.pause_on_failure,
+        ),
+        state=ScheduleState(paused=one.paused, note=one.note or f"applied by {owner}"),
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """What apply did, or would do, to one schedule."""
+
+    schedule_id: str
+    what: str  # created, updated, unchanged, deleted
+
+    def __str__(self) -> str:
+        return f"{self.what:<10} {self.schedule_id}"
+
+
+async def applied_fingerprint(client: Client, description: ScheduleDescription) -> str | None:
+    action = description.schedule.action
+    if not isinstance(action, ScheduleActionStartWorkflow) or not action.memo:
+        return None
+    raw = action.memo.get(DECLARATION)
+    if raw is None:
+        return None
+    [value] = await client.data_converter.decode([raw])
+    return str(value)
+
+
+async def describe(client: Client, schedule_id: str) -> ScheduleDescription | None:
+    try:
+        return await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def owned_ids(client: Client, owner: str) -> list[str]:
+    """Every schedule on the server that ``owner`` created (the list is eventually
+    consistent: one created a moment ago may not be in it yet)."""
+    found = []
+    async for entry in await client.list_schedules():
+        if (await entry.memo()).get(OWNER) == owner:
+            found.append(entry.id)
+    return found
+
+
+async def apply(
+    client: Client,
+    modules: Sequence[WorkflowModule],
+    *,
+    owner: str,
+    task_queue: str | None = None,
+    force: bool = False,
+) -> list[Change]:
+    """Make the server's schedules of ``owner`` match the modules' declarations.
+
+    Raises ScheduleDeclarationError before anything changes if a declaration is
+    wrong, and ScheduleOwnershipError if a declared id belongs to someone else.
+    ``task_queue`` sends every run to that queue (tests do); ``force`` updates even
+    the schedules whose declaration did not change (someone edited them by hand).
+    """
+    every_one = declared(modules)
+    wrong = problems(every_one)
+    if wrong:
+        raise ScheduleDeclarationError("\n".join(wrong))
+    # First look, then change: a conflict found late must not leave half a change.
+    plan: list[tuple[Declared, str, ScheduleDescription | None]] = []
+    for entry in every_one:
+        queue = task_queue or entry.module.task_queue
+        description = await describe(client, entry.scheduled.id)
+        if description is None:
+            plan.append((entry, "created", None))
+            continue
+        if (await description.memo()).get(OWNER) != owner:
+            raise ScheduleOwnershipError(
+                f"schedule {entry.scheduled.id!r} exists on the server and was not made by "
+                f"{owner}: rename the declaration, or delete that schedule first"
+            )
+        same = await applied_fingerprint(client, description) == fingerprint(entry, queue)
+        plan.append((entry, "unchanged" if same and not force else "updated", description))
+    names = {entry.scheduled.id for entry in every_one}
+    stale = [found for found in await owned_ids(client, owner) if found not in names]
+
+    changes = []
+    for entry, what, _ in plan:
+        queue = task_queue or entry.module.task_queue
+        schedule = schedule_of(entry, queue, owner)
+        if what == "created":
+            await client.create_schedule(entry.scheduled.id, schedule, memo={OWNER: owner})
+        elif what == "updated":
+            await client.get_schedule_handle(entry.scheduled.id).update(keeping_state(schedule))
+        changes.append(Change(entry.scheduled.id, what))
+    for schedule_id in stale:
+        await client.get_schedule_handle(schedule_id).delete()
+        changes.append(Change(schedule_id, "deleted"))
+    return changes
+
+
+def keeping_state(schedule: Schedule) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
+    """The update to ``schedule``, keeping the pause and note people gave the old one."""
+
+    def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(replace(schedule, state=current.description.schedule.state))
+
+    return update
+
+
+def summary(changes: Sequence[Change]) -> str:
+    """``2 schedules: 1 created, 1 unchanged``, or that nothing changed."""
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.what] = counts.get(change.what, 0) + 1
+    told = ", ".join(f"{count} {what}" for what, count in counts.items())
+    if not changes:
+        return "no schedules declared, none on the server"
+    if set(counts) == {"unchanged"}:
+        return f"{len(changes)} schedule{'s' * (len(changes) != 1)}: nothing to change"
+    return f"{len(changes)} schedule{'s' * (len(changes) != 1)}: {told}"
+
+
+def find(modules: Sequence[WorkflowModule], schedule_id: str) -> Declared:
+    """The declaration of ``schedule_id``; KeyError, naming those there are, if none."""
+    every_one = declared(modules)
+    for entry in every_one:
+        if entry.scheduled.id == schedule_id:
+            return entry
+    known = ", ".join(entry.scheduled.id for entry in every_one) or "none"
+    raise KeyError(f"no schedule {schedule_id!r} is declared; the modules declare: {known}")
+
+
+async def report(client: Client, entry: Declared) -> list[str]:
+    """What ``schedules list`` shows of one: its state and times, its next runs, its last."""
+    one = entry.scheduled
+    description = await describe(client, one.id)
+    if description is None:
+        return [f"{one.id}  not on the server: run `schedules apply`"]
+    info = description.info
+    state = "paused" if description.schedule.state.paused else "active"
+    upcoming = ", ".join(f"{moment:%Y-%m-%d %H:%M:%S %Z}" for moment in info.next_action_times[:3])
+    lines = [
+        f"{one.id}  {state}  {one.when()}",
+        f"    next: {upcoming or 'none'}",
+        f"    last: {await last_result(client, description)}",
+        f"    runs: {info.num_actions} started, {info.num_actions_skipped_overlap} skipped "
+        f"(a run was still going), {info.num_actions_missed_catchup_window} missed",
+    ]
+    return lines
+
+
+async def last_result(client: Client, description: ScheduleDescription) -> str:
+    """The latest run the schedule started, and how it stands: ``completed``, ``running``."""
+    if not description.info.recent_actions:
+        return "none yet"
+    latest = description.info.recent_actions[-1]
+    started = latest.action
+    if not isinstance(started, ScheduleActionExecutionStartWorkflow):
+        return f"{latest.started_at:%Y-%m-%d %H:%M:%S %Z}"
+    run = client.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id)
+    status = (await run.describe()).status
+    shown = status.name.lower().replace("_", " ") if status else "unknown"
+    return f"{latest.started_at:%Y-%m-%d %H:%M:%S %Z}: {shown} ({started.workflow_id})"
