@@ -8,6 +8,7 @@ types, every rule's test against real servers) must pass.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -43,6 +44,17 @@ def make_it_yours(project: Path) -> None:
     for after in ("\n\n\n@dataclass", "\n\n    def to_dict"):  # the TypedDict, the dataclass
         edited(record, f"    value: str{after}", f"    value: str\n    seconds: int{after}")
     edited(module / "schema.sql", "    CONSTRAINT", "    seconds BIGINT NOT NULL,\n    CONSTRAINT")
+    # Each record of the example schedule's job, one a line, gains the field.
+    seconds = itertools.count(1800)
+    schedules = module / "schedules.py"
+    jobs = re.sub(
+        r"^( +\{.*)\},$",
+        lambda record: f'{record[1]}, "seconds": {next(seconds)}}},',
+        schedules.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    assert next(seconds) > 1800, "the example schedule's job holds no record a line"
+    schedules.write_text(jobs, encoding="utf-8")
     for example in (project / "examples").glob("*.json"):
         job = json.loads(example.read_text(encoding="utf-8"))
         for number, data in enumerate(job["records"]):
@@ -59,6 +71,7 @@ def test_the_readme_lists_the_files_this_test_edits(cookies: Cookies) -> None:
     assert listed == [
         f"{module}/record.py",
         f"{module}/schema.sql",
+        f"{module}/schedules.py",
         "examples/",
     ]
     # The recorded histories carry the old record: the section says to record anew.
