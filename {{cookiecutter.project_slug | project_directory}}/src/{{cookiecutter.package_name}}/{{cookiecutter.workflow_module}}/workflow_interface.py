@@ -70,8 +70,13 @@ UPSERT_OPTIONS = ActivityOptions(
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class {{ cookiecutter.workflow_name }}Workflow:
-    """Workflow interface: clients start the workflow through this class, for example
-    ``client.execute_workflow(<this class>.run, job, id=..., task_queue=TASK_QUEUE)``.
+    """Workflow interface: clients start the workflow through this class's ``run``.
+
+    For example, with ``job`` a {{ cookiecutter.workflow_name }}Job::
+
+        await client.execute_workflow(
+            {{ cookiecutter.workflow_name }}Workflow.run, job, id=..., task_queue=TASK_QUEUE
+        )
     """
 
     @workflow.run
