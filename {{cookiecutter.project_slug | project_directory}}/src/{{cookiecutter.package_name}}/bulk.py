@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -189,15 +189,13 @@ def on_conflict(fields: Fields, *, skip_unchanged: bool = True) -> sql.Composed:
     if not skip_unchanged:
         return tail
 
-    def compared(side: str) -> Callable[[Any], sql.Composable]:
-        def value(field: Any) -> sql.Composable:
-            column = sql.Identifier(side, field.name)
-            return sql.SQL("{}::text").format(column) if field.type in COMPARED_AS_TEXT else column
-
-        return value
-
     def row(side: str) -> sql.Composed:
-        return sql.SQL(", ").join(map(compared(side), others))
+        return sql.SQL(", ").join(
+            sql.SQL("{}::text" if field.type in COMPARED_AS_TEXT else "{}").format(
+                sql.Identifier(side, field.name)
+            )
+            for field in others
+        )
 
     # ROW(...) so that a single field compares as a row too.
     return sql.SQL("{} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(

@@ -271,7 +271,7 @@ async def cmd_bench(args: argparse.Namespace) -> None:
     unknown = sorted(set(designs) - set(runner.DESIGNS))
     if unknown:
         known = ", ".join(runner.DESIGNS)
-        sys.exit(f"--designs: no design {', '.join(unknown)}; choose from {known}")
+        raise CommandError(f"--designs: no design {', '.join(unknown)}; choose from {known}")
     await runner.main(chosen_module(args.workflow), args.items, args.rounds, args.output, designs)
 
 

@@ -266,12 +266,12 @@ async def apply(
     if wrong:
         raise ScheduleDeclarationError("\n".join(wrong))
     # First look, then change: a conflict found late must not leave half a change.
-    plan: list[tuple[Declared, str, ScheduleDescription | None]] = []
+    plan: list[tuple[Declared, str, str]] = []  # each declaration, its queue, what to do
     for entry in every_one:
         queue = task_queue or entry.module.task_queue
         description = await describe(client, entry.scheduled.id)
         if description is None:
-            plan.append((entry, "created", None))
+            plan.append((entry, queue, "created"))
             continue
         if (await description.memo()).get(OWNER) != owner:
             raise ScheduleOwnershipError(
@@ -279,13 +279,12 @@ async def apply(
                 f"{owner}: rename the declaration, or delete that schedule first"
             )
         same = await applied_fingerprint(client, description) == fingerprint(entry, queue)
-        plan.append((entry, "unchanged" if same and not force else "updated", description))
+        plan.append((entry, queue, "unchanged" if same and not force else "updated"))
     names = {entry.scheduled.id for entry in every_one}
     stale = [found for found in await owned_ids(client, owner) if found not in names]
 
     changes = []
-    for entry, what, _ in plan:
-        queue = task_queue or entry.module.task_queue
+    for entry, queue, what in plan:
         schedule = schedule_of(entry, queue, owner)
         if what == "created":
             await client.create_schedule(entry.scheduled.id, schedule, memo={OWNER: owner})
