@@ -45,7 +45,9 @@ def snake_case(value: str) -> str:
 
 # The rule for project_slug, the one answer that names a directory. It lives here,
 # not in the pre-generation hook, because cookiecutter creates the directory before
-# any hook runs: `a/b` would leave an empty `a` behind.
+# any hook runs: `a/b` would leave an empty `a` behind. cookiecutter.json applies it
+# in the private variable __slug_checked, which is rendered with the answers, before
+# any directory exists.
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 SLUG_RULE = (
     "must be lowercase letters and digits in words joined by single '-', starting with a letter"
@@ -54,11 +56,10 @@ MAX_SLUG_LENGTH = 64
 
 
 @simple_filter
-def project_directory(slug: str) -> str:
-    """The project's directory name: ``slug``, or a refusal before anything is created.
+def checked_slug(slug: str) -> str:
+    """``slug`` itself, or a refusal before anything is created.
 
-    Used in the template directory's own name, which cookiecutter renders before it
-    makes the directory; the error names the variable and the rule, like the hook's.
+    The error names the variable and the rule, like the hook's.
     """
     broken = [] if SLUG.fullmatch(slug) else [SLUG_RULE]
     if len(slug) > MAX_SLUG_LENGTH:

@@ -121,7 +121,7 @@ RULES: dict[str, list[Rule]] = {
         at_most(100),
         ("must not contain control characters or line breaks", is_one_line_text),
     ],
-    # project_slug is checked earlier, by local_extensions.project_directory: it names
+    # project_slug is checked earlier, by cookiecutter.json's __slug_checked: it names
     # the directory, which cookiecutter creates before this hook runs.
     "package_name": [LOWER_IDENTIFIER, at_most(30), NOT_KEYWORD, NOT_STDLIB, NOT_RESERVED],
     "workflow_name": [

@@ -45,9 +45,9 @@ MODULES = {
 DEV_TIMEOUT_SECONDS = 180
 # What the newer template commit changes: a line in the service's README, and a test
 # that the update brings and the service's suite then runs.
-README = "{{cookiecutter.project_slug | project_directory}}/README.md"
+README = "{{cookiecutter.project_slug}}/README.md"
 UPDATE_LINE = "Updated from a newer commit of the template."
-UPDATE_TEST = "{{cookiecutter.project_slug | project_directory}}/tests/test_from_the_update.py"
+UPDATE_TEST = "{{cookiecutter.project_slug}}/tests/test_from_the_update.py"
 UPDATE_TEST_TEXT = '''"""Brought by a newer template: each registered module ships its example."""
 
 from {{ cookiecutter.package_name }} import registry

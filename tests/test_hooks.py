@@ -1,8 +1,9 @@
 """Bad answers are refused before anything is written, and no answer ever runs as code.
 
 The pre-generation hook checks every answer but one: project_slug names the directory,
-which cookiecutter creates before any hook runs, so local_extensions.project_directory
-checks it while the directory's name is rendered. The hook is Jinja until cookiecutter
+which cookiecutter creates before any hook runs, so cookiecutter.json's private
+variable __slug_checked checks it (local_extensions.checked_slug) as the answers are
+rendered, before any directory exists. The hook is Jinja until cookiecutter
 renders it, so every test here bakes.
 """
 
