@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-growth test-image test-all check chromium podman node lock histories clean
+.PHONY: demo test test-growth test-image test-all check check-machinery chromium podman node lock histories clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,34 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO_DIR)/kardashian-tracker demo
 
-## check: lint and type-check the template's own code (hooks, tests, filters)
-check: $(VENV)/.installed
+## check: lint and type-check the template's own code (hooks, tests, filters) and the service's machinery
+check: $(VENV)/.installed check-machinery
 	$(VENV)/bin/ruff check hooks tests local_extensions.py record_fields.py schedule_answer.py workflow tools
 	$(VENV)/bin/ruff format --check hooks tests local_extensions.py record_fields.py schedule_answer.py workflow tools
 	$(VENV)/bin/mypy --strict hooks tests local_extensions.py record_fields.py schedule_answer.py tools
 	cd workflow && $(CURDIR)/$(VENV)/bin/mypy --strict --config-file ../pyproject.toml hooks workflow_extensions.py
+
+# The service template's package is plain Python but for its workflow module, which holds
+# the bake's names: ruff and mypy --strict read the machinery as it stands, before any bake.
+# A bake of the defaults lends them its pyproject.toml (the template's own is Jinja) and
+# installs the dependencies into the shared venv; mypy needs an identifier for the
+# package's name, so it reads the package through a link.
+SERVICE_PACKAGE := {{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}
+CHECK_DIR := $(CURDIR)/build/check
+CHECK_SERVICE := $(CHECK_DIR)/kardashian-tracker
+## check-machinery: ruff and mypy --strict on the service template's machinery, unbaked
+check-machinery: $(VENV)/.installed
+	rm -rf $(CHECK_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(CHECK_DIR) .
+	$(MAKE) -s -C $(CHECK_SERVICE) install VENV=$(BAKED_VENV)
+	$(BAKED_VENV)/bin/ruff check --config $(CHECK_SERVICE)/pyproject.toml \
+	  --extend-exclude '*workflow_module*' $(SERVICE_PACKAGE)
+	$(BAKED_VENV)/bin/ruff format --check --config $(CHECK_SERVICE)/pyproject.toml \
+	  --extend-exclude '*workflow_module*' $(SERVICE_PACKAGE)
+	ln -s $(CURDIR)/$(SERVICE_PACKAGE) $(CHECK_DIR)/machinery
+	cd $(CHECK_DIR) && MYPY_CACHE_DIR=$(BAKED_VENV)/.mypy_cache $(BAKED_VENV)/bin/mypy --strict \
+	  --config-file $(CHECK_SERVICE)/pyproject.toml \
+	  --exclude '/\{\{cookiecutter\.workflow_module\}\}/' -p machinery
 
 ## chromium: the headless browser tests/test_web_ui.py drives, from the system's packages if missing
 chromium:
@@ -75,7 +97,7 @@ test-all: test test-growth test-image
 ## lock: pin the baked services' dependencies anew in the template's uv.lock (after changing
 ## their pyproject.toml); bakes the defaults, locks them, and puts the name back as a variable
 LOCK_DIR := $(CURDIR)/build/lock
-BAKED_LOCK := {{cookiecutter.project_slug | project_directory}}/uv.lock
+BAKED_LOCK := {{cookiecutter.project_slug}}/uv.lock
 lock: $(VENV)/.installed
 	rm -rf $(LOCK_DIR)
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(LOCK_DIR) .
@@ -87,7 +109,7 @@ lock: $(VENV)/.installed
 ## histories: record the baked services' replay histories anew (after a change to workflow code
 ## that running workflows need not survive); bakes the defaults, records, turns names into variables
 HISTORIES_DIR := $(CURDIR)/build/histories
-BAKED_HISTORIES := {{cookiecutter.project_slug | project_directory}}/tests/histories
+BAKED_HISTORIES := {{cookiecutter.project_slug}}/tests/histories
 histories: $(VENV)/.installed
 	rm -rf $(HISTORIES_DIR)
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(HISTORIES_DIR) .

@@ -1,4 +1,4 @@
-"""``python -m {{ cookiecutter.package_name }}``: see :mod:`.cli`."""
+"""``python -m <package>``: see :mod:`.cli`."""
 
 from .cli import main
 

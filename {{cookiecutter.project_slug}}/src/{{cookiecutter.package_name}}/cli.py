@@ -1,4 +1,4 @@
-"""Command line: ``python -m {{ cookiecutter.package_name }} COMMAND``; ``--help`` lists them.
+"""Command line: ``python -m <package> COMMAND``; ``--help`` lists them.
 
 Every command serves the workflow modules listed in :mod:`.registry`.
 """
@@ -21,9 +21,9 @@ from typing import Any
 
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, db, dev, health, redaction, registry
-from {{ cookiecutter.package_name }}.logs import configure_logging
-from {{ cookiecutter.package_name }}.temporal import (
+from . import config, db, dev, health, redaction, registry
+from .logs import configure_logging
+from .temporal import (
     encryption,
     histories,
     runs,
@@ -32,11 +32,11 @@ from {{ cookiecutter.package_name }}.temporal import (
     tracing,
     versioning,
 )
-from {{ cookiecutter.package_name }}.temporal.client import connect_options, workflow_client
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.worker import Role, create_workers, running
+from .temporal.client import connect_options, workflow_client
+from .temporal.module import WorkflowModule
+from .temporal.worker import Role, create_workers, running
 
-log = logging.getLogger("{{ cookiecutter.package_name }}")
+log = logging.getLogger(__package__)
 
 DEV_DATA_DIR = Path(".dev")
 
@@ -226,7 +226,7 @@ async def cmd_schedules(args: argparse.Namespace) -> None:
 
 async def cmd_codec_server(args: argparse.Namespace) -> None:
     # Only this command serves HTTP; dev imports it the same way (see dev.py).
-    from {{ cookiecutter.package_name }}.temporal import codec_server
+    from .temporal import codec_server
 
     try:
         settings = codec_server.CodecSettings.from_environment()
@@ -265,7 +265,7 @@ async def cmd_record_history(args: argparse.Namespace) -> None:
 
 
 async def cmd_bench(args: argparse.Namespace) -> None:
-    from {{ cookiecutter.package_name }}.bench import runner  # only bench needs it
+    from .bench import runner  # only bench needs it
 
     designs = args.designs.split(",") if args.designs else runner.DESIGNS
     unknown = sorted(set(designs) - set(runner.DESIGNS))
@@ -277,7 +277,7 @@ async def cmd_bench(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.package_name }}",
+        prog=f"python -m {__package__}",
         description="Run this service's Temporal workflows: "
         + ", ".join(name.rsplit(".", 1)[-1] for name in registry.WORKFLOW_MODULES),
         epilog="Environment: TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE, "

@@ -23,8 +23,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.redaction import (
+from . import config
+from .redaction import (
     InvalidConnectionStringError,
     parse,
     redact,

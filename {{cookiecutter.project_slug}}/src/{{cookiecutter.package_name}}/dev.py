@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from {{ cookiecutter.package_name }} import config, db
-from {{ cookiecutter.package_name }}.temporal.client import connect_options
-from {{ cookiecutter.package_name }}.temporal.encryption import keys_from_environment
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.payloads import data_converter
+from . import config, db
+from .temporal.client import connect_options
+from .temporal.encryption import keys_from_environment
+from .temporal.module import WorkflowModule
+from .temporal.payloads import data_converter
 
 if TYPE_CHECKING:  # imported where it runs: see start_codec_server()
-    from {{ cookiecutter.package_name }}.temporal.codec_server import CodecHTTPServer
+    from .temporal.codec_server import CodecHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def start_codec_server(ui_port: int | None) -> CodecHTTPServer:
     """
     # Imported here, not with this module: the tests import this module from workflow
     # code, which the sandbox re-imports, and it refuses the HTTP server's classes.
-    from {{ cookiecutter.package_name }}.temporal import codec_server
+    from .temporal import codec_server
 
     ui_origins = [f"http://{host}:{ui_port}" for host in ("localhost", "127.0.0.1")]
     try:

@@ -22,9 +22,9 @@ import psycopg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.redaction import redact, safe_conninfo
-from {{ cookiecutter.package_name }}.temporal.worker import running
+from .db import Database
+from .redaction import redact, safe_conninfo
+from .temporal.worker import running
 
 # Each dependency must answer within this, or the process is not ready: probes
 # usually time out after a second or a few.

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from temporalio import activity, workflow
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.progress import stderr_console
-from {{ cookiecutter.package_name }}.redaction import RedactSecrets
+from . import config
+from .progress import stderr_console
+from .redaction import RedactSecrets
 
 # The fields a JSON line takes from the SDK's workflow and activity context; the
 # activity's run id arrives as workflow_run_id and is stored as run_id.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from .temporal.module import WorkflowModule
 
 WORKFLOW_MODULES = [
     "{{ cookiecutter.package_name }}.{{ cookiecutter.workflow_module }}",

@@ -49,23 +49,23 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from {{ cookiecutter.package_name }} import db, dev, registry
-from {{ cookiecutter.package_name }}.bench import paths
-from {{ cookiecutter.package_name }}.bench.noop import PerItemNoop, noop
-from {{ cookiecutter.package_name }}.fields import Fields
-from {{ cookiecutter.package_name }}.temporal.client import new_client
-from {{ cookiecutter.package_name }}.temporal.fanout import (
+from .. import db, dev, registry
+from ..fields import Fields
+from ..temporal.client import new_client
+from ..temporal.fanout import (
     KEY_RANGE_BATCH_SIZE,
     MAX_ACTIVITIES_PER_RUN,
     MAX_BATCH_SIZE,
 )
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.payloads import MAX_PAYLOAD_BYTES
-from {{ cookiecutter.package_name }}.temporal.worker import (
+from ..temporal.module import WorkflowModule
+from ..temporal.payloads import MAX_PAYLOAD_BYTES
+from ..temporal.worker import (
     MAX_CONCURRENT_ACTIVITIES,
     create_workers,
     running,
 )
+from . import paths
+from .noop import PerItemNoop, noop
 
 log = logging.getLogger(__name__)
 

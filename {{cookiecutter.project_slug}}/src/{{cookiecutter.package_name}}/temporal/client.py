@@ -14,9 +14,9 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.temporal import tracing
-from {{ cookiecutter.package_name }}.temporal.payloads import data_converter
+from .. import config
+from . import tracing
+from .payloads import data_converter
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Client]] = (
     weakref.WeakKeyDictionary()

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.temporal.encryption import (
+from .. import config
+from .encryption import (
     KEYS_VARIABLE,
     EncryptionCodec,
     EncryptionKeyError,

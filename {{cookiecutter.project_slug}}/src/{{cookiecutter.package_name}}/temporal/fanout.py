@@ -25,9 +25,9 @@ from typing import Any, Protocol, TypeVar, cast
 from temporalio import workflow
 from typing_extensions import TypedDict
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.fields import FieldError
-from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
+from .. import config
+from ..fields import FieldError
+from .inputs import InvalidInputError
 
 # Rule 3: no workflow run schedules more than this many activities or child
 # workflows. Each costs at least three history events, retries more; the server

@@ -15,7 +15,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from .module import WorkflowModule
 
 HISTORIES_DIR = Path("tests") / "histories"
 # Twelve one-item batches at three activities per run: the first run starts three

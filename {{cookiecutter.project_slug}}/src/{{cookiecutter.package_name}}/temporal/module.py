@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.fields import Fields
+from ..db import Database
+from ..fields import Fields
 
 if TYPE_CHECKING:  # schedules.py imports this module
-    from {{ cookiecutter.package_name }}.temporal.schedules import ScheduledJob
+    from .schedules import ScheduledJob
 
 ActivityFactory = Callable[[Database], Sequence[Callable[..., Any]]]
 

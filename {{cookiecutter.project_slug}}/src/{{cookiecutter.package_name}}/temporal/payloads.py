@@ -20,12 +20,12 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
 
-from {{ cookiecutter.package_name }}.temporal import telemetry
-from {{ cookiecutter.package_name }}.temporal.encryption import (
+from . import telemetry
+from .encryption import (
     keys_from_environment,
     with_encryption,
 )
-from {{ cookiecutter.package_name }}.temporal.shapes import conform
+from .shapes import conform
 
 # The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
 MAX_PAYLOAD_BYTES = 200 * 1024

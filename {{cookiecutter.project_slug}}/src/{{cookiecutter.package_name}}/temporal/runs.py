@@ -14,9 +14,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from {{ cookiecutter.package_name }}.progress import ProgressDisplay, progress_display
-from {{ cookiecutter.package_name }}.temporal.fanout import PROGRESS_QUERY, JobResult, Progress
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from ..progress import ProgressDisplay, progress_display
+from .fanout import PROGRESS_QUERY, JobResult, Progress
+from .module import WorkflowModule
 
 log = logging.getLogger(__name__)
 

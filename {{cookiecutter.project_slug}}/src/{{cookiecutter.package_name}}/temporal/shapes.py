@@ -24,7 +24,7 @@ from pydantic import ConfigDict, PydanticSchemaGenerationError, TypeAdapter, Val
 from pydantic_core import ErrorDetails
 from temporalio.converter import value_to_type
 
-from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError, json_name
+from .inputs import InvalidInputError, json_name
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 # What each of pydantic's type errors says was expected, as a JSON reader would put it.

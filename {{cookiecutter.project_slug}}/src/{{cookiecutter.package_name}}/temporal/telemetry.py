@@ -25,7 +25,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from {{ cookiecutter.package_name }} import config
+from .. import config
 
 ITEMS_UPSERTED = "items_upserted"
 PAYLOADS_REFUSED = "payloads_refused_for_size"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import WorkerDeploymentConfig
 
-from {{ cookiecutter.package_name }} import config
+from .. import config
 
 DEFAULT_BEHAVIOR = VersioningBehavior.PINNED
 

@@ -14,12 +14,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.redaction import RedactFailures
-from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.telemetry import CountUpserts
+from .. import config
+from ..db import Database
+from ..redaction import RedactFailures
+from .inputs import InputChecks
+from .module import WorkflowModule
+from .telemetry import CountUpserts
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,8 @@
 (when it runs on its own).
 """
 
-from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
-from {{ cookiecutter.package_name }}.temporal.schedules import job_checker
-
+from ..temporal.module import WorkflowModule
+from ..temporal.schedules import job_checker
 from .record import FIELDS, {{ cookiecutter.record_name }}
 from .schedules import SCHEDULES
 from .workflow import (

@@ -20,7 +20,7 @@ from __future__ import annotations
 # pydantic, which checks payloads (temporal/shapes.py), reads this TypedDict on Python 3.10.
 from typing_extensions import TypedDict
 
-from {{ cookiecutter.package_name }}.fields import Fields
+from ..fields import Fields
 
 # Each field in the words of the service's record_fields answer (see fields.py): the
 # dataclass, the TypedDict, schema.sql and the upsert in workflow.py list the same.

@@ -11,8 +11,7 @@ from __future__ import annotations
 {% if when %}
 from datetime import timedelta
 {% endif %}
-from {{ cookiecutter.package_name }}.temporal.schedules import ScheduledJob
-
+from ..temporal.schedules import ScheduledJob
 from .workflow_interface import {{ cookiecutter.workflow_name }}Job
 
 {% if not when -%}

@@ -17,11 +17,10 @@ from typing import Any
 
 from temporalio import activity, workflow
 
-from {{ cookiecutter.package_name }}.bulk import BulkUpsert, RowRefusedError
-from {{ cookiecutter.package_name }}.db import Database
-from {{ cookiecutter.package_name }}.temporal.fanout import FanOut, JobResult, check_job, records_of
-from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
-
+from ..bulk import BulkUpsert, RowRefusedError
+from ..db import Database
+from ..temporal.fanout import FanOut, JobResult, check_job, records_of
+from ..temporal.retry import PermanentError
 from .record import (
     FIELDS,
     {{ cookiecutter.record_name }},

@@ -16,9 +16,8 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
-from {{ cookiecutter.package_name }}.temporal.fanout import Job, JobResult
-from {{ cookiecutter.package_name }}.temporal.retry import ActivityOptions, PermanentError
-
+from ..temporal.fanout import Job, JobResult
+from ..temporal.retry import ActivityOptions, PermanentError
 from .record import (
     {{ cookiecutter.record_name }}Dict,
 )
