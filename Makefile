@@ -79,7 +79,7 @@ $(KEDA_VALIDATOR): tests/keda/package.json tests/keda/package-lock.json | node
 	cd tests/keda && npm ci --no-audit --no-fund --silent
 
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
-## tests (about 6 min 30 s on 2 cores; the growth tests, slow by nature, run apart)
+## tests (within 15 min on 2 cores; the growth tests, slow by nature, run apart)
 test: check chromium $(KEDA_VALIDATOR)
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth and not image" --durations=12
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -240,3 +242,100 @@ def test_make_bench_runs_and_writes_its_figures(cookies: Cookies, baked_venv: Pa
     assert list(report["items"]) == ["copy/8"] and report["service_vs_direct"] is None
     wrong = make(project, baked_venv, "bench", "BENCH_ARGS=--designs copy/9")
     assert wrong.returncode != 0 and "--designs: no design copy/9; choose from" in wrong.stdout
+
+
+# The README stays a page one reads to the end; the rest lives in docs/, one topic a file.
+README_MAX_LINES = 160
+DOCS_MAX_LINE = 100
+FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^#{1,6} +(.+?) *#*$")
+INLINE_CODE = re.compile(r"`[^`]*`")
+# [text](target) and [text][id] in prose; [id]: target at a line's start.
+INLINE_LINK = re.compile(r"\]\(([^)\s]+)\)")
+REFERENCE_USE = re.compile(r"\]\[([^\]]+)\]")
+REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[([^\]]+)\]: *(\S+)")
+
+
+def prose_lines(text: str) -> Iterator[str]:
+    """The lines of a markdown page outside its fenced code blocks."""
+    fenced = False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            yield line
+
+
+def github_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lowercase, punctuation dropped, spaces
+    to hyphens, and -1, -2... after a repeated one."""
+    anchors: set[str] = set()
+    for line in prose_lines(text):
+        heading = HEADING.match(line)
+        if heading:
+            anchor = re.sub(r"[^\w\- ]", "", heading[1].lower()).replace(" ", "-")
+            repeated = itertools.count(1)
+            unique = anchor
+            while unique in anchors:
+                unique = f"{anchor}-{next(repeated)}"
+            anchors.add(unique)
+    return anchors
+
+
+def link_targets(text: str) -> list[str]:
+    """Every link target of a page, inline or by reference; an undefined reference
+    shows as its own target, which never resolves."""
+    inline: list[str] = []
+    used: list[str] = []
+    defined: dict[str, str] = {}
+    for line in prose_lines(text):
+        definition = REFERENCE_DEFINITION.match(line)
+        if definition:
+            defined[definition[1].lower()] = definition[2]
+            continue
+        prose = INLINE_CODE.sub("", line)
+        inline += INLINE_LINK.findall(prose)
+        used += REFERENCE_USE.findall(prose)
+    undefined = [f"[{name}] (undefined)" for name in used if name.lower() not in defined]
+    return inline + list(defined.values()) + undefined
+
+
+@pytest.mark.parametrize("variant", variant_params())
+def test_the_readme_is_short_and_its_docs_are_linked_and_resolve(
+    cookies: Cookies, variant: Variant
+) -> None:
+    project = bake_ok(cookies, variant.answers)
+    readme = project / "README.md"
+    docs = sorted((project / "docs").glob("*.md"))
+    pages = {page: page.read_text(encoding="utf-8") for page in [readme, *docs]}
+
+    assert len(pages[readme].splitlines()) <= README_MAX_LINES
+    assert [page.name for page, text in pages.items() if not text.startswith("# ")] == []
+    # Code blocks included: a long name renders into them too, so they wrap like prose.
+    assert [
+        f"{page.relative_to(project)}:{number}: {len(line)} characters"
+        for page, text in pages.items()
+        for number, line in enumerate(text.splitlines(), 1)
+        if len(line) > DOCS_MAX_LINE
+    ] == []
+    broken = []
+    linked_from_readme = set()
+    for page, text in pages.items():
+        for target in link_targets(text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto:: not ours to check
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            if page == readme:
+                linked_from_readme.add(resolved)
+            where = f"{page.relative_to(project)}: {target}"
+            if not resolved.exists():
+                broken.append(f"{where}: no such file")
+                continue
+            headed = resolved.suffix == ".md" and resolved.is_file()
+            anchors = github_anchors(resolved.read_text(encoding="utf-8")) if headed else set()
+            if anchor and headed and anchor not in anchors:
+                broken.append(f"{where}: no such heading")
+    assert broken == []
+    assert [doc.name for doc in docs if doc.resolve() not in linked_from_readme] == []
+    assert docs, "the README's topics moved to docs/, and none is there"

@@ -204,7 +204,8 @@ def temporal(venv: Path, servers: HostServers, *args: str) -> subprocess.Complet
 
 def make_current(venv: Path, servers: HostServers, timeout: float = 60) -> None:
     """Make the image's build the deployment's current version, as a first deploy does
-    (README, "Deploying a new build"): the server accepts it once the worker has polled."""
+    (docs/shipping.md, "Deploying a new build"): the server accepts it once the worker has
+    polled."""
     args = ["worker", "deployment", "set-current-version", "--deployment-name", DEPLOYMENT]
     deadline = time.monotonic() + timeout
     while (made := temporal(venv, servers, *args, "--build-id", BUILD_ID, "--yes")).returncode:

@@ -61,8 +61,8 @@ def test_a_non_deterministic_edit_fails_naming_the_history_and_the_event(
     edit_run(project, NON_DETERMINISTIC[edit])
     replayed = replay_tests(project, baked_venv)
     assert replayed.returncode != 0
-    assert "kardashian-small.json no longer replays: [TMPRL1100] Nondeterminism" in replayed.stdout
-    assert "kardashian-fan-out.json no longer replays" in replayed.stdout
+    assert "kardashian_small.json no longer replays: [TMPRL1100] Nondeterminism" in replayed.stdout
+    assert "kardashian_fan_out.json no longer replays" in replayed.stdout
     assert "HistoryEvent(id: 5," in replayed.stdout
 
 

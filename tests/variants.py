@@ -77,7 +77,7 @@ def variant(id: str, answers: dict[str, str], *, suite: str = "", **derived: str
 # replay of its recorded histories, whose names and payloads are rendered per bake
 # (NAMES_SUITE). A changed record leaves out only the fault, long and multi-process
 # tests (QUICK_SUITE, in test_make_it_yours.py). This keeps the template's suite
-# near 6 minutes on 2 cores.
+# within its budget of 15 minutes on 2 cores.
 QUICK_SUITE = 'PYTEST_ARGS=-m "not faults and not slow and not processes"'
 NAMES_TESTS = ["rule1_naming", "rule5_6_payloads", "cli", "progress", "replay"]
 NAMES_SUITE = "PYTEST_ARGS=" + " ".join(

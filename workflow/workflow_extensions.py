@@ -32,8 +32,8 @@ def module_files(package: str, module: str) -> list[str]:
         f"examples/{module}.json",
         f"examples/{module}_large.json",
         f"tests/modules/test_{module}.py",
-        f"tests/histories/{module}-small.json",
-        f"tests/histories/{module}-fan-out.json",
+        f"tests/histories/{module}_small.json",
+        f"tests/histories/{module}_fan_out.json",
     ]
 
 

@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 from .helpers import (
     TemporalServer,
     activity_attempts,
+    assert_eventually,
     background,
     cli,
     events,
@@ -36,7 +37,6 @@ from .helpers import (
     row_count,
     row_held,
     service_env,
-    wait_until,
 )
 from .module_under_test import MODULE
 
@@ -80,7 +80,7 @@ async def start_and_wait_for_rows(
     """Start the workflow, then wait until ``rows`` rows show it is well under way."""
     handle = await runs.start(client, MODULE, job, task_queue=service.queue)
     url = service.env["DATABASE_URL"]
-    await wait_until(f"{rows} rows written", lambda: row_count(url) >= rows)
+    await assert_eventually(f"{rows} rows written", lambda: row_count(url) >= rows)
     return handle
 
 
@@ -109,7 +109,7 @@ async def test_worker_killed_mid_run_another_worker_finishes(
         running = await own_client.count_workflows("ExecutionStatus = 'Running'")
         return running.count == 0
 
-    await wait_until("no run of the job left running", none_running, 30)
+    await assert_eventually("no run of the job left running", none_running, 30)
 
 
 async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
@@ -119,7 +119,7 @@ async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
     port = free_port()
     env = service.env | {"HEALTH_ADDRESS": f"127.0.0.1:{port}"}
     with background(service.worker(), env) as worker:
-        await wait_until("/readyz says ready", lambda: probe(port, "/readyz")[0] == 200)
+        await assert_eventually("/readyz says ready", lambda: probe(port, "/readyz")[0] == 200)
         # Held until the database stops, which ends the hold: it stops mid-run.
         with row_held(own_postgres.url, last_number(MEDIUM_INPUT)):
             handle = await start_and_wait_for_rows(own_client, service, MEDIUM_INPUT, 100)
@@ -130,14 +130,16 @@ async def test_database_stopped_mid_run_is_waited_out_and_readyz_says_so(
             status, body = probe(port, "/readyz")
             return status == 503 and body["reason"].startswith("PostgreSQL at ")
 
-        await wait_until("/readyz says PostgreSQL is away", says_postgresql_is_away)
+        await assert_eventually("/readyz says PostgreSQL is away", says_postgresql_is_away)
         assert probe(port, "/readyz")[1]["status"] == "not ready"
         assert probe(port, "/healthz") == (200, {"status": "up", "reason": "the process runs"})
         # Longer than an activity waits to borrow a connection: attempts fail, and retry.
         await asyncio.sleep(POOL_TIMEOUT + 2)
         assert worker.poll() is None, "the worker stays up while the database is away"
         own_postgres.start()
-        await wait_until("/readyz says ready again", lambda: probe(port, "/readyz")[0] == 200)
+        await assert_eventually(
+            "/readyz says ready again", lambda: probe(port, "/readyz")[0] == 200
+        )
         result = await result_within(handle, FAULT_RESULT_TIMEOUT)
         assert worker.poll() is None
     assert result["upserted"] == job_size(MEDIUM_INPUT)

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }} import health
 
-from .helpers import free_port, probe, wait_until
+from .helpers import assert_eventually, free_port, probe
 
 held = asyncio.Event()
 release = asyncio.Event()
@@ -70,12 +70,12 @@ async def test_readyz_turns_503_while_the_worker_shuts_down(
 
         # Bounded, not a single look: readiness asks Temporal, which a busy machine may
         # answer late once.
-        await wait_until("/readyz says ready while the activity runs", ready, 10)
+        await assert_eventually("/readyz says ready while the activity runs", ready, 10)
 
         stop.set()
         try:
             # The held activity keeps the shutdown going for as long as this takes.
-            await wait_until("/readyz says not ready while the worker stops", not_ready, 10)
+            await assert_eventually("/readyz says not ready while the worker stops", not_ready, 10)
             assert (await readyz())[1] == {"status": "not ready", "reason": "shutting down"}
             assert not runner.done()
         finally:

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.temporal.telemetry import ITEMS_UPSERTED, P
 
 from .helpers import (
     EXAMPLE,
+    assert_eventually,
     background,
     cli,
     example_input,
@@ -24,7 +25,6 @@ from .helpers import (
     run_cli,
     service_env,
     temporal_cli,
-    wait_until,
 )
 from .module_under_test import MODULE
 
@@ -58,7 +58,7 @@ async def test_a_worker_serves_sdk_latencies_and_the_services_counters(
 
     worker_env = env | {"METRICS_ADDRESS": f"127.0.0.1:{port}"}
     with background(cli("worker", "--task-queue", queue), worker_env):
-        await wait_until("the metrics endpoint answers", lambda: bool(try_scrape(port)))
+        await assert_eventually("the metrics endpoint answers", lambda: bool(try_scrape(port)))
         ran = run_cli(
             "run", "--input-file", str(EXAMPLE), "--task-queue", queue,
             "--workflow-id", f"metrics-{uuid.uuid4()}", "--quiet", env=env,

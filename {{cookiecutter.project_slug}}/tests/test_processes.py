@@ -28,6 +28,7 @@ from {{ cookiecutter.package_name }}.temporal.fanout import PROGRESS_QUERY, Prog
 from .helpers import (
     EXAMPLE,
     LARGE_EXAMPLE,
+    assert_eventually,
     background,
     cli,
     events,
@@ -40,7 +41,6 @@ from .helpers import (
     stored,
     table_locked,
     temporal_cli,
-    wait_until,
 )
 from .module_under_test import MODULE, Record
 
@@ -199,7 +199,7 @@ async def run_shared_job(
             activity = await poller_pids(client, queue, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
             return workflow >= runs_workflows and activity >= runs_activities
 
-        await wait_until("every worker process polls", all_polling)
+        await assert_eventually("every worker process polls", all_polling)
         took_batches: set[int] = set()
         with table_locked(database_url) if share_out else nullcontext():
             # An id of its own: the id derived from the input would find an earlier test's run.
@@ -210,7 +210,7 @@ async def run_shared_job(
                 return took_batches >= runs_activities
 
             if share_out:
-                await wait_until("each activity process runs a batch", each_took_a_batch)
+                await assert_eventually("each activity process runs a batch", each_took_a_batch)
         result = await result_within(handle, timeout=LARGE_RUN_TIMEOUT)
     assert result["upserted"] == job_size(job)
     expect_every_row_once(database_url, job_size(job))

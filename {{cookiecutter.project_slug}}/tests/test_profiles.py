@@ -2,8 +2,8 @@
 
 A worker process and ``run`` find the test session's server, on a non-default port,
 in a namespace the test creates, from ``TEMPORAL_CONFIG_FILE`` and ``TEMPORAL_PROFILE`` alone: no
-``TEMPORAL_ADDRESS`` is set. The README shows the same for a self-hosted cluster and
-for Temporal Cloud.
+``TEMPORAL_ADDRESS`` is set. docs/operating.md shows the same for a self-hosted cluster
+and for Temporal Cloud.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.fanout import job_size
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX, running
 
-from .helpers import events, result_within, serving, wait_until
+from .helpers import assert_eventually, events, result_within, serving
 from .module_under_test import NAME, WORKFLOWS, Job, Workflow
 
 # Three children of 20 items, each in two batches of 10, and two children to a run of
@@ -170,7 +170,7 @@ async def test_progress_moves_with_every_batch_not_every_child(
         for done in range(BATCH, TOTAL + 1, BATCH):
             await paced.let_one_batch_go()
             step = f"progress at {done} of {TOTAL} items once {done // BATCH} batches are let go"
-            await wait_until(step, functools.partial(count_is, done), STEP_TIMEOUT)
+            await assert_eventually(step, functools.partial(count_is, done), STEP_TIMEOUT)
         assert (await result_within(handle))["upserted"] == TOTAL
         final = await runs.read_progress(client, workflow_id)
     assert final == {"done": TOTAL, "total": TOTAL, "children": []}

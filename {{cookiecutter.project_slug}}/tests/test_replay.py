@@ -5,7 +5,7 @@ new code. If the new code makes other decisions (a timer added, activities in an
 order), that workflow fails with a non-determinism error, in production. Here every
 history in ``tests/histories/`` is replayed first, so such a change fails this test,
 naming the history and the event. ``make histories`` (the ``record-history`` command)
-records them; the README says when to record anew and when to use
+records them; docs/changing-workflows.md says when to record anew and when to use
 ``workflow.patched()`` instead.
 
 A history recorded from a run with PAYLOAD_ENCRYPTION_KEYS holds ciphertext. The
@@ -60,7 +60,7 @@ def recorded(path: Path) -> WorkflowHistory:
 
 def test_every_module_has_its_recorded_histories() -> None:
     for module in registry.load():
-        for case in ("small", "fan-out"):
+        for case in ("small", "fan_out"):
             assert (PROJECT_ROOT / case_file(module, case)).is_file(), (module.name, case)
 
 

@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.db import Database
 from .helpers import (
     activity_attempts,
     application_error,
+    assert_eventually,
     free_port,
     handle_histories,
     has_failed_attempt,
@@ -23,7 +24,6 @@ from .helpers import (
     result_within,
     serving,
     stored,
-    wait_until,
 )
 from .module_under_test import (
     FIELDS,
@@ -79,7 +79,7 @@ async def test_transient_error_is_retried_until_it_heals(
         handle = await client.start_workflow(
             Workflow.run, job, id=f"transient-{uuid.uuid4()}", task_queue=task_queue
         )
-        await wait_until(
+        await assert_eventually(
             "an attempt failed to connect",
             lambda: has_failed_attempt(handle, "cannot connect to PostgreSQL"),
             timeout=30,

@@ -44,13 +44,13 @@ from {{ cookiecutter.package_name }}.temporal.schedules import (
 
 from .helpers import (
     StubUpserts,
+    assert_eventually,
     example_input,
     expect_every_row_once,
     run_cli,
     service_env,
     serving,
     serving_stubs,
-    wait_until,
 )
 from .module_under_test import MODULE, Job
 
@@ -124,9 +124,11 @@ async def test_a_schedule_every_second_starts_runs_that_upsert_each_row_once(
         async def two_completed() -> bool:
             return len(await finished_runs(client, every_second.id)) >= 2
 
-        await wait_until("two scheduled runs completed", two_completed)
+        await assert_eventually("two scheduled runs completed", two_completed)
         await client.get_schedule_handle(every_second.id).pause()
-        await wait_until("no run left running", lambda: none_running(client, every_second.id))
+        await assert_eventually(
+            "no run left running", lambda: none_running(client, every_second.id)
+        )
     expect_every_row_once(database_url, len(every_second.job["records"]))
 
 
@@ -143,13 +145,15 @@ async def test_skip_never_runs_two_at_once_even_when_a_run_outlasts_the_interval
             description = await describe(client, every_second.id)
             return description is not None and description.info.num_actions_skipped_overlap >= 2
 
-        await wait_until("two times skipped while the first run goes on", skipped_twice)
+        await assert_eventually("two times skipped while the first run goes on", skipped_twice)
         description = await describe(client, every_second.id)
         assert description is not None
         assert (description.info.num_actions, len(description.info.running_actions)) == (1, 1)
         await client.get_schedule_handle(every_second.id).pause()
         gate.set()
-        await wait_until("no run left running", lambda: none_running(client, every_second.id))
+        await assert_eventually(
+            "no run left running", lambda: none_running(client, every_second.id)
+        )
     # The histories agree: each run closed before the next began.
     description = await describe(client, every_second.id)
     assert description is not None and description.info.recent_actions
@@ -172,7 +176,7 @@ async def test_schedules_the_service_does_not_own_survive_and_its_stale_ones_go(
         ids = [entry.id async for entry in await client.list_schedules()]
         return {kept.id, stale.id, *foreign} <= set(ids)
 
-    await wait_until("the new schedules listed", listed)
+    await assert_eventually("the new schedules listed", listed)
     assert await applied(client, owner, task_queue, kept) == [
         f"unchanged {kept.id}",
         f"deleted {stale.id}",
@@ -233,6 +237,7 @@ def test_the_bakes_own_schedules_are_valid_and_created_paused() -> None:
 async def test_the_readme_flow_applies_lists_triggers_and_unpauses(
     client: Client, temporal_address: str, database_url: str
 ) -> None:
+    """The commands docs/schedules.md shows, in its order: apply, list, trigger, unpause."""
     env = service_env(temporal_address, database_url)
     every_one = [entry.scheduled for entry in declared(registry.load())]
     if not every_one:  # every module baked with schedule=none
@@ -256,7 +261,9 @@ async def test_the_readme_flow_applies_lists_triggers_and_unpauses(
         assert "    last: none yet" in listed.stdout
         triggered = run_cli("schedules", "trigger", example.id, env=env)
         assert triggered.stdout.startswith(f"triggered {example.id}")
-        await wait_until("the triggered run started", lambda: started_any(client, example.id))
+        await assert_eventually(
+            "the triggered run started", lambda: started_any(client, example.id)
+        )
         unpaused = run_cli("schedules", "unpause", example.id, env=env)
         assert unpaused.stdout.startswith(f"unpaused {example.id}")
         listed = run_cli("schedules", "list", env=env)

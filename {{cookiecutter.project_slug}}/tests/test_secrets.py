@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
 from .helpers import (
     activity_attempts,
     application_error,
+    assert_eventually,
     background,
     cli,
     dev_running,
@@ -43,7 +44,6 @@ from .helpers import (
     run_cli,
     service_env,
     serving,
-    wait_until,
 )
 from .module_under_test import MODULE, NAME, Job, Workflow
 
@@ -155,15 +155,15 @@ async def test_a_run_through_a_database_outage_shows_no_password(
 
     output = tmp_path / "worker.log"
     with background(cli("worker", "--task-queue", queue), env, output):
-        await wait_until("/readyz says ready", lambda: readyz(200))
+        await assert_eventually("/readyz says ready", lambda: readyz(200))
         own_postgres.stop()
         job = {"key_range": {"first": 1, "count": 1}}
         handle = await runs.start(client, MODULE, job, f"secrets-{uuid.uuid4()}", queue)
-        await wait_until(
+        await assert_eventually(
             "an attempt failed to connect",
             lambda: has_failed_attempt(handle, "cannot connect to PostgreSQL at host="),
         )
-        await wait_until("/readyz says not ready", lambda: readyz(503))
+        await assert_eventually("/readyz says not ready", lambda: readyz(503))
         described = await handle.describe()  # the pending activity and its last failure
         own_postgres.start()
         assert await result_within(handle) == {"upserted": 1}

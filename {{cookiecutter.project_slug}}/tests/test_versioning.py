@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.temporal.worker import (
     running,
 )
 
-from .helpers import result_within, temporal_cli, wait_until
+from .helpers import assert_eventually, result_within, temporal_cli
 
 
 @workflow.defn(name="tests.versioning.Waits")
@@ -107,14 +107,14 @@ async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_cur
 
     async with workers_of("v2"):
         async with workers_of("v1"):
-            await wait_until("version 1 is current", lambda: make_current("v1"))
-            await wait_until("the task queue routes to version 1", lambda: routes_to("v1"))
+            await assert_eventually("version 1 is current", lambda: make_current("v1"))
+            await assert_eventually("the task queue routes to version 1", lambda: routes_to("v1"))
             first = await client.start_workflow(
                 Waits.run, id=f"v1-{uuid.uuid4()}", task_queue=task_queue
             )
-            await wait_until("the first runs on version 1", lambda: ran_on(first, "v1"))
-            await wait_until("version 2 is current", lambda: make_current("v2"))
-            await wait_until("the task queue routes to version 2", lambda: routes_to("v2"))
+            await assert_eventually("the first runs on version 1", lambda: ran_on(first, "v1"))
+            await assert_eventually("version 2 is current", lambda: make_current("v2"))
+            await assert_eventually("the task queue routes to version 2", lambda: routes_to("v2"))
             second = await client.start_workflow(
                 Waits.run, id=f"v2-{uuid.uuid4()}", task_queue=task_queue
             )

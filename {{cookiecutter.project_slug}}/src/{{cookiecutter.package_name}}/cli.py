@@ -370,8 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="With --workflow-id, fetch that workflow's history (the latest run, or "
         "--run-id) from TEMPORAL_* into a JSON file, as `temporal workflow show --output json` "
         "prints it. With --examples, run each module's small example and a fan-out job on "
-        "embedded servers (as dev starts them) and write tests/histories/<module>-small.json "
-        "and -fan-out.json. Re-record after a change that running workflows need not survive.",
+        "embedded servers (as dev starts them) and write tests/histories/<module>_small.json "
+        "and _fan_out.json. Re-record after a change that running workflows need not survive.",
     )
     source = record_cmd.add_mutually_exclusive_group(required=True)
     source.add_argument("--workflow-id", help="the workflow whose history to write")

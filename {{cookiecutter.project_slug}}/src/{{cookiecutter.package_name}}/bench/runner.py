@@ -45,12 +45,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from psycopg import sql
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .. import db, dev, registry
 from ..fields import Fields
+from ..temporal import histories
 from ..temporal.client import new_client
 from ..temporal.fanout import (
     KEY_RANGE_BATCH_SIZE,
@@ -198,7 +198,7 @@ class Bench:
         database = db.Database(self.database_url)
         workers = create_workers(self.client, database, [self.module], task_queue=queue)
         pending = enumerate(jobs)  # made as they start, so that few are in memory at once
-        ids: list[str] = []
+        started: list[tuple[str, str | None]] = []  # each job's id and first run
 
         async def one_at_a_time() -> None:
             for number, job in pending:
@@ -206,26 +206,19 @@ class Bench:
                     self.module.workflow_type, job, id=f"{queue}-{number}", task_queue=queue
                 )
                 await handle.result()
-                ids.append(handle.id)
+                started.append((handle.id, handle.first_execution_run_id))
 
         async with running(workers, database if pooled else None):
             await asyncio.gather(*(one_at_a_time() for _ in range(in_flight)))
         if measure_history:
-            for workflow_id in ids:
-                longest = await self.longest_run(workflow_id)
+            for workflow_id, first_run in started:
+                longest = await self.longest_run(workflow_id, first_run)
                 self.largest_history = max(self.largest_history, longest)
 
-    async def longest_run(self, workflow_id: str) -> int:
+    async def longest_run(self, workflow_id: str, first_run: str | None) -> int:
         """The most events in any one run of the workflow, its continuations and children."""
-        longest, pending = 0, [workflow_id]
-        while pending:
-            history = await self.client.get_workflow_handle(pending.pop()).fetch_history()
-            longest = max(longest, len(history.events))
-            for event in history.events:
-                if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-                    attributes = event.child_workflow_execution_started_event_attributes
-                    pending.append(attributes.workflow_execution.workflow_id)
-        return longest
+        runs = await histories.every_history(self.client, workflow_id, first_run)
+        return max(len(history.events) for history in runs)
 
 
 def versions(database_url: str) -> dict[str, str]:

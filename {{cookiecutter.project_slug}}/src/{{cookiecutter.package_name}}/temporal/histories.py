@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
@@ -32,6 +33,32 @@ async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> 
     return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
 
+async def every_history(
+    client: Client, workflow_id: str, run_id: str | None = None
+) -> list[WorkflowHistory]:
+    """The run's history, then those of the runs it continued as and of all their children.
+
+    ``run_id`` None starts from the latest run. The tests read what a job did from
+    these; the bench reads how large its histories grew.
+    """
+    histories: list[WorkflowHistory] = []
+    next_run: str | None = run_id
+    while True:
+        history = await fetch(client, workflow_id, next_run)
+        histories.append(history)
+        next_run = None
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+                child = event.child_workflow_execution_started_event_attributes.workflow_execution
+                histories += await every_history(client, child.workflow_id, child.run_id)
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                next_run = (
+                    event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                )
+        if next_run is None:
+            return histories
+
+
 def write(history: WorkflowHistory, path: Path) -> Path:
     """The history as the CLI's JSON, indented so that two recordings diff line by line."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +67,7 @@ def write(history: WorkflowHistory, path: Path) -> Path:
 
 
 def case_file(module: WorkflowModule, case: str) -> Path:
-    return HISTORIES_DIR / f"{module.name}-{case}.json"
+    return HISTORIES_DIR / f"{module.name}_{case}.json"
 
 
 async def record_cases(client: Client, module: WorkflowModule, small_job: Any) -> list[Path]:
@@ -50,7 +77,7 @@ async def record_cases(client: Client, module: WorkflowModule, small_job: Any) -
     recording again replaces the earlier runs on the server and the files.
     """
     written = []
-    for case, job in (("small", small_job), ("fan-out", FAN_OUT_JOB)):
+    for case, job in (("small", small_job), ("fan_out", FAN_OUT_JOB)):
         handle = await client.start_workflow(
             module.workflow_type,
             job,

@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from ..progress import ProgressDisplay, progress_display
 from .fanout import PROGRESS_QUERY, JobResult, Progress
 from .module import WorkflowModule
+from .waits import until_done
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ async def show_progress_until_done(
     """Show how far the workflow is, a bar on a terminal, until ``result`` is done."""
     display = display or progress_display(sys.stderr)
     shown = 0
-    while not result.done():
+    async for _ in until_done(result, every=PROGRESS_POLL_SECONDS):
         try:
             progress = await read_progress(client, workflow_id)
         except RPCError as error:  # between runs, or no worker has picked it up yet
@@ -133,7 +134,6 @@ async def show_progress_until_done(
             # Never backwards: a child that did not answer this time is not lost work.
             shown = max(shown, progress["done"])
             display.update(shown, progress["total"])
-        await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
     if not result.cancelled() and result.exception() is None:
         upserted = result.result()["upserted"]
         display.update(upserted, upserted)

@@ -20,6 +20,7 @@ from ..redaction import RedactFailures
 from .inputs import InputChecks
 from .module import WorkflowModule
 from .telemetry import CountUpserts
+from .waits import until_done
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,10 @@ async def stop_worker_faster(worker: Worker, *, timeout: float = 30.0) -> None:
     """
     started = time.monotonic()
     shutdown = asyncio.ensure_future(worker.shutdown())
-    while not shutdown.done():
-        elapsed = time.monotonic() - started
+    async for elapsed in until_done(shutdown, every=STOP_POLL_SECONDS):
         if elapsed > timeout:
             shutdown.cancel()
             message = f"worker still running {elapsed:.1f}s after shutdown began"
             raise WorkerStopTimeoutError(message)
-        await asyncio.wait({shutdown}, timeout=STOP_POLL_SECONDS)
     shutdown.result()
     log.info("worker stopped in %.2fs", time.monotonic() - started)
