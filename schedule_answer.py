@@ -16,10 +16,7 @@ from types import ModuleType
 
 EVERY = re.compile(r"every\s+(?P<count>[1-9][0-9]*)\s*(?P<unit>[smhd])")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-CRON_PATH = (
-    "{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}"
-    "/temporal/cron.py"
-)
+CRON_PATH = "{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}/temporal/cron.py"
 
 
 def _cron() -> ModuleType:
