@@ -42,7 +42,29 @@ def cd_target(project_dir: Path) -> str:
     return shlex.quote(str(project_dir))
 
 
-def next_steps(project_name: str, project_dir: Path) -> str:
+def template_origin(template: str | None, commit: str | None) -> list[str]:
+    """What the message says about where `make update-template` will look for the template.
+
+    A URL works from anywhere. A local path works only while it holds the template: say
+    so now, when the person who baked still knows where it came from.
+    """
+    if template is None or is_repo_url(template):
+        return []
+    lines = [
+        f"The template came from a local path, {template}, and .cruft.json records it:",
+        '  `make update-template` needs the template there later, or set "template" in',
+        "  .cruft.json to its URL.",
+    ]
+    if commit is None:
+        lines.append(
+            "  That path is not a git checkout, so no commit was recorded: an update needs one."
+        )
+    return lines
+
+
+def next_steps(
+    project_name: str, project_dir: Path, template: str | None = None, commit: str | None = None
+) -> str:
     """The message printed after a successful bake."""
     return "\n".join(
         [
@@ -54,7 +76,8 @@ def next_steps(project_name: str, project_dir: Path) -> str:
             "  make test-all   # ruff, mypy --strict, and every test against real Temporal and"
             " PostgreSQL (make test: all but the fault and process tests, the quick loop)",
             "See README.md: every rule of the workflow guide, where it lives and which test"
-            " proves it.",
+            " proves it; `make prove-rules` breaks each in turn and shows its test catch it.",
+            *template_origin(template, commit),
         ]
     )
 
@@ -93,12 +116,14 @@ def cruft_state(answers: dict[str, Any], template_dir: str) -> dict[str, Any]:
 def main() -> None:
     """Record the bake in .cruft.json and print the next steps."""
     answers: object = json.loads(ANSWERS_JSON)
+    template, commit = None, None
     # Under `cruft create` or `cruft update` (they add _commit), cruft writes the file.
     if isinstance(answers, dict) and "_commit" not in answers:
         state = cruft_state(answers, json.loads(TEMPLATE_DIR_JSON)[0])
         text = json.dumps(state, indent=2, ensure_ascii=False) + "\n"
         Path(".cruft.json").write_text(text, encoding="utf-8")
-    print(next_steps(answer(answers, "project_name"), Path.cwd().resolve()))
+        template, commit = state["template"], state["commit"]
+    print(next_steps(answer(answers, "project_name"), Path.cwd().resolve(), template, commit))
 
 
 if __name__ == "__main__":

@@ -184,6 +184,10 @@ def test_post_gen_prints_the_next_steps(
     assert "make dev" in out
     assert "make test" in out
     assert "README.md" in out
+    assert "make prove-rules" in out
+    # pytest-cookies bakes from this checkout's path: the message says update-template needs it.
+    assert f"The template came from a local path, {REPO_ROOT}, and .cruft.json records it:" in out
+    assert "`make update-template` needs the template there later" in out
 
 
 def test_post_gen_cd_is_relative_to_the_shell_directory(
