@@ -76,8 +76,8 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     test = service / "tests" / "modules" / "test_podcast_episode.py"
     assert "serving(" in test.read_text(encoding="utf-8")  # stops with stop_worker_faster()
     assert (service / "examples" / "podcast_episode.json").is_file()
-    for case in ("small", "fan-out"):
-        assert (service / "tests" / "histories" / f"podcast_episode-{case}.json").is_file()
+    for case in ("small", "fan_out"):
+        assert (service / "tests" / "histories" / f"podcast_episode_{case}.json").is_file()
     registry = (service / "src" / "kardashian_tracker" / "registry.py").read_text("utf-8")
     assert registry.count('    "kardashian_tracker.') == 2
     assert '    "kardashian_tracker.podcast_episode",\n]' in registry
