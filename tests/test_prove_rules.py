@@ -15,7 +15,7 @@ from helpers import Cookies, bake_ok, make
 
 MUTANTS = Path("tests/mutants.py")
 FANOUT = Path("src/kardashian_tracker/temporal/fanout.py")
-CAUGHT = re.compile(r"^(\d) .+  (tests/test_rule\S+)\s+(\d+\.\d)$", re.MULTILINE)
+CAUGHT = re.compile(r"^(\d) .+  (test_rule\S+)\s+(\d+\.\d)$", re.MULTILINE)
 
 
 def test_a_fresh_bake_catches_every_broken_rule(cookies: Cookies, baked_venv: Path) -> None:
@@ -27,8 +27,8 @@ def test_a_fresh_bake_catches_every_broken_rule(cookies: Cookies, baked_venv: Pa
     caught = CAUGHT.findall(proved.stdout)
     assert [int(rule) for rule, _, _ in caught] == list(range(1, 10)), proved.stdout[-3000:]
     for rule, test, _ in caught:
-        assert test.startswith(f"tests/test_rule{rule}") or (
-            rule in "56" and test.startswith("tests/test_rule5_6")
+        assert test.startswith(f"test_rule{rule}") or (
+            rule in "56" and test.startswith("test_rule5_6")
         ), (rule, test)
     assert "All 9 broken rules were caught." in proved.stdout
 
