@@ -21,8 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .helpers.jobs import PACKAGE, PROJECT_ROOT
-from .module_under_test import MODULE
+from .helpers.jobs import MODULE_NAME, PACKAGE, PROJECT_ROOT
 from .mutants import MUTANTS, Mutant
 
 # A mutant's test runs within this bound or counts as not caught: a broken rule must
@@ -37,8 +36,7 @@ FAILED = re.compile(r"^FAILED (\S+)", re.MULTILINE)
 
 def path_of(mutant: Mutant, root: Path) -> Path:
     """The file ``mutant`` changes, under the project at ``root``."""
-    module = MODULE.package.rsplit(".", 1)[-1]
-    return root / "src" / PACKAGE / mutant.file.format(module=module)
+    return root / "src" / PACKAGE / mutant.file.format(module=MODULE_NAME)
 
 
 def stale(mutants: Sequence[Mutant], root: Path = PROJECT_ROOT) -> list[str]:
@@ -110,7 +108,8 @@ def table(outcomes: Sequence[Outcome]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     lines = []
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        # The three text columns padded to their widest cell; the seconds right-aligned.
+        cells = [row[column].ljust(widths[column]) for column in range(3)]
         lines.append("  ".join([*cells, row[3].rjust(7)]))
     return "\n".join(lines)
 
