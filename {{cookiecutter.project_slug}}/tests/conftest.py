@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, dev, registry
 from {{ cookiecutter.package_name }}.temporal.client import new_client
+from {{ cookiecutter.package_name }}.temporal.module import every_schema
 
 from .helpers import ONE_PARTITION_PER_QUEUE, TemporalServer
 
@@ -58,7 +59,7 @@ def postgres_url() -> Iterator[str]:
 
 def apply_every_schema(url: str) -> None:
     with psycopg.connect(url) as conn:
-        db.apply_schemas(conn, [module.schema_sql() for module in registry.load()])
+        db.apply_schemas(conn, every_schema(registry.load()))
 
 
 @pytest.fixture

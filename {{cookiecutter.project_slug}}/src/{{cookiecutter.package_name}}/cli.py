@@ -16,16 +16,19 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 
 from . import config, db, dev, health, redaction, registry
+from .loads import staging
 from .logs import configure_logging
 from .temporal import (
     encryption,
     histories,
+    loading,
     runs,
     schedules,
     telemetry,
@@ -33,7 +36,7 @@ from .temporal import (
     versioning,
 )
 from .temporal.client import connect_options, workflow_client
-from .temporal.module import WorkflowModule
+from .temporal.module import WorkflowModule, every_schema
 from .temporal.worker import Role, create_workers, running
 
 log = logging.getLogger(__package__)
@@ -142,9 +145,54 @@ async def cmd_run(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def source_url(given: str) -> str:
+    """A URL as given, or a path as the ``file://`` URL of its absolute form."""
+    if any(given.startswith(f"{scheme}://") for scheme in loading.SCHEMES):
+        return given
+    return Path(given).resolve().as_uri()
+
+
+async def cmd_load(args: argparse.Namespace) -> None:
+    module = chosen_module(args.workflow)
+    source: loading.SourceSpec = {"url": source_url(args.source)}
+    if args.format:
+        source["format"] = args.format
+    job: dict[str, Any] = {"source": source}
+    if args.max_rejects is not None:
+        job["max_rejects"] = args.max_rejects
+    # A new id for every load: the same file loaded again is read again, since the worker
+    # cannot know from its name whether it changed.
+    started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    workflow_id = args.workflow_id or f"{module.workflow_type}-load-{started}-{os.urandom(3).hex()}"
+    client = await connect()
+    result = await runs.execute(
+        client, module, job, workflow_id, args.task_queue, show_progress=not args.quiet
+    )
+    print(json.dumps(result))
+
+
+async def cmd_rejects(args: argparse.Namespace) -> None:
+    url = db.require_database_url()
+    try:
+        async with db.connect_to_db_or_raise(url) as conn:
+            load, rejects = await staging.rejects_of(conn, args.workflow_id)
+    except db.DatabaseUnavailableError as error:
+        raise CommandError(str(error)) from None
+    if load is None:
+        shown = redaction.safe_conninfo(url)
+        raise CommandError(f"no load of workflow {args.workflow_id} in {shown}")
+    print(
+        f"load {load['id']} of {load['source']} into {load['target']}: {load['state']}; "
+        f"{load['lines']:,} lines, {load['rows_staged']:,} rows, {load['rejects']:,} rejects"
+    )
+    for reject in rejects:
+        field = f"{reject['field']}: " if reject["field"] else ""
+        print(f"line {reject['line']:,}: {field}{reject['error']}\n    {reject['excerpt']}")
+
+
 def cmd_init_db(args: argparse.Namespace) -> None:
     with db.connect_to_db(attempts=args.attempts) as conn:
-        db.apply_schemas(conn, [module.schema_sql() for module in registry.load()])
+        db.apply_schemas(conn, every_schema(registry.load()))
     print("schema applied")
 
 
@@ -349,6 +397,37 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress display (it goes to stderr: a bar on a terminal, lines otherwise)",
     )
+    load_cmd = commands.add_parser(
+        "load",
+        help="load a CSV or JSON Lines file, URL or S3 object into the table, showing progress",
+        description="Start the workflow with a job that names a source: the worker streams "
+        "it into PostgreSQL and merges it into the module's table, and this prints the "
+        "result: counts and the first rejects. The worker reads the source, not this "
+        "command: a path must be one the worker can open.",
+    )
+    load_cmd.add_argument(
+        "source", metavar="PATH_OR_URL", help="a path, or a file://, http(s):// or s3:// URL"
+    )
+    load_cmd.add_argument(
+        "--format", choices=loading.FORMATS, help="default: what the name ends with"
+    )
+    load_cmd.add_argument(
+        "--max-rejects",
+        type=int,
+        help=f"rows that may not fit before the load fails (default {loading.MAX_REJECTS:,})",
+    )
+    add_workflow_option(load_cmd)
+    load_cmd.add_argument("--workflow-id", help="default: a new one for every load")
+    add_task_queue_option(load_cmd)
+    load_cmd.add_argument("--quiet", action="store_true", help="no progress display")
+    rejects_cmd = commands.add_parser(
+        "rejects",
+        help="list the rows a load refused, by line, from DATABASE_URL",
+        description="The latest load of the workflow: its state and counts, then every row "
+        "it refused: line number (the header is line 1), field, why, and the line itself.",
+    )
+    rejects_cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
+
     codec_cmd = commands.add_parser(
         "codec-server",
         help="decode sealed payloads for the temporal CLI and the Web UI (PAYLOAD_ENCRYPTION_KEYS)",
@@ -479,6 +558,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 "bench": cmd_bench,
                 "codec-server": cmd_codec_server,
                 "schedules": cmd_schedules,
+                "load": cmd_load,
+                "rejects": cmd_rejects,
             }[args.command]
             asyncio.run(command(args))
     except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from . import config, db
 from .temporal.client import connect_options
 from .temporal.encryption import keys_from_environment
-from .temporal.module import WorkflowModule
+from .temporal.module import WorkflowModule, every_schema
 from .temporal.payloads import data_converter
 
 if TYPE_CHECKING:  # imported where it runs: see start_codec_server()
@@ -218,7 +218,7 @@ async def dev_stack(
             os.environ["DATABASE_URL"] = postgres.url
         database_url = db.require_database_url()
         with db.connect_to_db(database_url, attempts=3) as conn:
-            db.apply_schemas(conn, [module.schema_sql() for module in modules])
+            db.apply_schemas(conn, every_schema(modules))
         embedded_temporal = not config.temporal_configured()
         port = temporal_port or DEV_TEMPORAL_PORT
         ui_port = port + UI_PORT_OFFSET if embedded_temporal and ui else None

@@ -1,9 +1,11 @@
 """The guide's pattern for a job of any size, written once for every workflow module.
 
 A job names its items compactly: a list of ``records`` and/or a ``key_range`` of
-numbered stand-in records, so that a million items still fit in a small payload
-(rule 4). Stand-ins are made from their numbers by the record's ``numbered()``, for
-the benchmark and the large example; ``NUMBERED_RECORDS=off`` refuses them.
+numbered stand-in records, or a ``source`` whose rows a load stages into PostgreSQL
+and then names as ``staged`` ranges (temporal/loading.py), so that a million items
+still fit in a small payload (rule 4). Stand-ins are made from their numbers by the
+record's ``numbered()``, for the benchmark and the large example; ``NUMBERED_RECORDS=off``
+refuses them.
 An activity upserts one batch of ``batch_size`` items. A job that fits in one run
 (at most ``max_activities_per_run`` batches, rule 3) runs its batches itself;
 a bigger one fans out into child workflows of the same type, each a slice that
@@ -23,11 +25,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from temporalio import workflow
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from .. import config
 from ..fields import FieldError
 from .inputs import InvalidInputError
+from .loading import (
+    MAX_REJECTS,
+    STAGED_BATCH_SIZE,
+    LoadSummary,
+    SourceSpec,
+    StagedRows,
+    check_source,
+)
 
 # Rule 3: no workflow run schedules more than this many activities or child
 # workflows. Each costs at least three history events, retries more; the server
@@ -79,6 +89,12 @@ class Job(TypedDict, total=False):
     """What every module's job has; the module's own adds ``records``."""
 
     key_range: NumberedRange
+    source: SourceSpec
+    """A file, URL or bucket to load, instead of records: the workflow stages it first."""
+    max_rejects: int
+    """With a source: how many rows may not fit before the load fails (default 1,000)."""
+    staged: StagedRows
+    """Rows a load staged, by reference; set by the workflow itself, after staging."""
     batch_size: int
     """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE, or
     KEY_RANGE_BATCH_SIZE for a job that is only a key_range."""
@@ -90,6 +106,8 @@ class Job(TypedDict, total=False):
 
 class JobResult(TypedDict):
     upserted: int
+    load: NotRequired[LoadSummary]
+    """A load's counts and first rejects, from the run that finished it."""
 
 
 class Progress(TypedDict):
@@ -142,7 +160,8 @@ def records_of(job: Mapping[str, Any], record_type: RecordType[RecordT]) -> list
 
 def job_size(job: Mapping[str, Any]) -> int:
     """How many items a job names."""
-    return len(job.get("records", [])) + int(job.get("key_range", {}).get("count", 0))
+    ranges = (job.get(kind, {}).get("count", 0) for kind in ("key_range", "staged"))
+    return len(job.get("records", [])) + sum(map(int, ranges))
 
 
 def slice_of(job: JobT, start: int, stop: int) -> JobT:
@@ -152,11 +171,12 @@ def slice_of(job: JobT, start: int, stop: int) -> JobT:
     records = whole.get("records", [])
     if start < len(records):
         part["records"] = records[start:stop]
-    if "key_range" in whole:
-        first, count = whole["key_range"]["first"], whole["key_range"]["count"]
-        low, high = max(start - len(records), 0), min(stop - len(records), count)
-        if high > low:
-            part["key_range"] = {"first": first + low, "count": high - low}
+    for kind in ("key_range", "staged"):  # a job holds one of them, never both
+        if kind in whole:
+            first, count = whole[kind]["first"], whole[kind]["count"]
+            low, high = max(start - len(records), 0), min(stop - len(records), count)
+            if high > low:
+                part[kind] = {**whole[kind], "first": first + low, "count": high - low}
     return cast(JobT, part)
 
 
@@ -181,6 +201,11 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
     if "key_range" in job:
         _whole(job["key_range"], "first", 0, 0, 2**62, "input.key_range")
         _whole(job["key_range"], "count", 0, 0, MAX_RANGE_COUNT, "input.key_range")
+    if "source" in job:
+        check_source(job)
+        _whole(job, "max_rejects", MAX_REJECTS, 0, MAX_RANGE_COUNT)
+    if "staged" in job and not (workflow.info().continued_run_id or workflow.info().parent):
+        raise InvalidInputError("input.staged is set by the workflow itself, after staging")
     if "done" in job and not workflow.info().continued_run_id:
         # Only a run continued by the workflow itself may skip work already done.
         raise InvalidInputError("input.done is set by the workflow itself when it continues")
@@ -196,6 +221,8 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
 
 def default_batch_size(job: Mapping[str, Any]) -> int:
     """Items per activity for a job that names none: bigger when no record travels."""
+    if "staged" in job:
+        return STAGED_BATCH_SIZE
     if "records" in job or "key_range" not in job:
         return BATCH_SIZE
     # Asked only here, so that only such jobs carry the patch's marker in their history.

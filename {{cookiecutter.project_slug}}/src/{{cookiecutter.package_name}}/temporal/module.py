@@ -52,3 +52,14 @@ class WorkflowModule:
     def schema_sql(self) -> str:
         """The module's ``schema.sql``: tables and the unique keys its upserts rely on."""
         return (resources.files(self.package) / "schema.sql").read_text(encoding="utf-8")
+
+
+def every_schema(modules: Sequence[WorkflowModule]) -> list[str]:
+    """What ``init-db`` applies: each module's schema.sql, then the tables its staged
+    loads use (loads/staging.py), which copy the column types of the module's table."""
+    from ..loads.staging import Staging  # activity code: kept out of the workflow sandbox
+
+    schemas = [module.schema_sql() for module in modules]
+    for module in modules:
+        schemas += Staging(module.table, module.fields).schema()
+    return schemas

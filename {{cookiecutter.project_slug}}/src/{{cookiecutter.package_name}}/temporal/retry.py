@@ -11,9 +11,9 @@ exception, such as a database that is briefly down, is retried with backoff.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TypedDict
 
 from temporalio.common import RetryPolicy
+from typing_extensions import NotRequired, TypedDict
 
 
 class PermanentError(Exception):
@@ -27,3 +27,5 @@ class ActivityOptions(TypedDict):
     start_to_close_timeout: timedelta
     schedule_to_close_timeout: timedelta
     retry_policy: RetryPolicy
+    heartbeat_timeout: NotRequired[timedelta]
+    """For an activity that runs long and heartbeats: a lost attempt is noticed this soon."""

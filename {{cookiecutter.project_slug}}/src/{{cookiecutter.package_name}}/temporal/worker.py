@@ -63,9 +63,13 @@ SANDBOX = SandboxedWorkflowRunner(
         f"{PACKAGE}.config",
         f"{PACKAGE}.db",
         f"{PACKAGE}.fields",
+        # A staged load's activity side: sources (httpx), parsing and SQL.
+        f"{PACKAGE}.loads",
+        "httpx",
         f"{PACKAGE}.temporal.cron",
         f"{PACKAGE}.temporal.fanout",
         f"{PACKAGE}.temporal.inputs",
+        f"{PACKAGE}.temporal.loading",
         f"{PACKAGE}.temporal.module",
         f"{PACKAGE}.temporal.retry",
         f"{PACKAGE}.temporal.schedules",

@@ -19,13 +19,25 @@ from temporalio import activity, workflow
 
 from ..bulk import BulkUpsert, RowRefusedError
 from ..db import Database
+from ..loads.stage import stage_source
+from ..loads.staging import Staging
 from ..temporal.fanout import FanOut, JobResult, check_job, records_of
+from ..temporal.loading import (
+    LoadSummary,
+    StagedLoad,
+    StageRequest,
+    finishes_load,
+    stage_request,
+    staged_job,
+)
 from ..temporal.retry import PermanentError
 from .record import (
     FIELDS,
     {{ cookiecutter.record_name }},
 )
 from .workflow_interface import (
+    MERGE_OPTIONS,
+    STAGE_OPTIONS,
     UPSERT_OPTIONS,
     WORKFLOW_TYPE,
     {{ cookiecutter.workflow_name }}Activities,
@@ -47,6 +59,9 @@ TABLE_NAME = "{{ cookiecutter.table_name }}"
 {%- endif %}
 # and the table never holds a duplicate. `make bench` measures it beside the others.
 UPSERT = BulkUpsert(TABLE_NAME, FIELDS)
+# A job that names a source is staged into PostgreSQL first, then merged a range of
+# staged rows at a time, set-based, on the same key (loads/staging.py).
+LOADS = Staging(TABLE_NAME, FIELDS)
 
 
 class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_name }}Activities):
@@ -57,7 +72,7 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activity methods, for ``Worker(activities=...)``."""
-        return [self.upsert]
+        return [self.upsert, self.stage, self.merge, self.finish_load]
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.upsert")
     async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
@@ -76,6 +91,24 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
         activity.logger.debug("upserted %d records", len(records))
         return len(records)
 
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.stage")
+    async def stage(self, request: StageRequest) -> StagedLoad:
+        async with self.database.connect() as conn:
+            return await stage_source(conn, LOADS, request, activity.heartbeat)
+
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.merge")
+    async def merge(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
+        rows = batch["staged"]
+        async with self.database.connect() as conn:
+            merged = await LOADS.merge(conn, rows["load"], rows["first"], rows["count"])
+        activity.logger.debug("merged %d of %d staged rows", merged, rows["count"])
+        return rows["count"]
+
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.finish_load")
+    async def finish_load(self, load: StagedLoad) -> LoadSummary:
+        async with self.database.connect() as conn:
+            return await LOADS.finish(conn, load["load"])
+
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name }}Workflow):
@@ -89,26 +122,53 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
     async def run(self, job: {{ cookiecutter.workflow_name }}Job) -> JobResult:
         # 1. Refuse a job whose values are wrong, before any activity runs.
         check_job(job, {{ cookiecutter.record_name }})
-        # 2. Plan it: at most one run's worth of batches in a run (rule 3).
+        # 2. A job that names a source: stage it into PostgreSQL; from here on the job
+        #    is the staged rows, by reference, whatever the file's size (rule 4).
+        if "source" in job:
+            job = staged_job(job, await self.stage(job))
+        # 3. Plan it: at most one run's worth of batches in a run (rule 3).
         plan = self.fan_out.plan(job)
-        # 3. Upsert the batches: here, or in child workflows of this type when it is big.
+        # 4. Write the batches: here, or in child workflows of this type when it is big.
         if not plan.in_children:
-            await self.fan_out.run_batches(job, plan, self.upsert)
+            await self.fan_out.run_batches(job, plan, self.write)
         else:
             await self.fan_out.run_children(job, plan)
             if not self.fan_out.finished:
                 # This run started its share of children; the next run goes on from here.
                 workflow.continue_as_new(self.fan_out.next_run(job))
-        # 4. How many records were upserted.
+        # 5. A load's own last run closes it, and returns its counts with the result.
+        if finishes_load(job):
+            return {**self.fan_out.result(), "load": await self.finish_load(job)}
         return self.fan_out.result()
 
-    async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job, summary: str) -> int:
-        """Step 3 for one batch: the upsert activity, with its options from the interface."""
+    async def write(self, batch: {{ cookiecutter.workflow_name }}Job, summary: str) -> int:
+        """Step 4 for one batch: upsert its records, or merge its range of staged rows,
+        with the activity's options from the interface."""
+        if "staged" in batch:
+            return await workflow.execute_activity_method(
+                {{ cookiecutter.workflow_name }}Activities.merge, batch, **MERGE_OPTIONS, summary=summary
+            )
         return await workflow.execute_activity_method(
             {{ cookiecutter.workflow_name }}Activities.upsert,
             batch,
             **UPSERT_OPTIONS,
             summary=summary,  # shown for each activity in the Web UI's event history
+        )
+
+    async def stage(self, job: {{ cookiecutter.workflow_name }}Job) -> StagedLoad:
+        """Step 2: the stage activity reads the source on the worker; the load's id returns."""
+        return await workflow.execute_activity_method(
+            {{ cookiecutter.workflow_name }}Activities.stage,
+            stage_request(job),
+            **STAGE_OPTIONS,
+            summary=f"stage {job['source'].get('format', 'the source')}",
+        )
+
+    async def finish_load(self, job: {{ cookiecutter.workflow_name }}Job) -> LoadSummary:
+        """Step 5: the load's staged rows go, its counts come back."""
+        load: StagedLoad = {"load": job["staged"]["load"], "rows": job["staged"]["count"]}
+        return await workflow.execute_activity_method(
+            {{ cookiecutter.workflow_name }}Activities.finish_load, load, **MERGE_OPTIONS
         )
 
 

@@ -17,6 +17,7 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 from ..temporal.fanout import Job, JobResult
+from ..temporal.loading import LoadSummary, StagedLoad, StageRequest
 from ..temporal.retry import ActivityOptions, PermanentError
 from .record import (
     {{ cookiecutter.record_name }}Dict,
@@ -27,9 +28,10 @@ WORKFLOW_TYPE = "{{ cookiecutter.workflow_name }}Workflow"
 
 
 class {{ cookiecutter.workflow_name }}Job(Job, total=False):
-    """Workflow input, and each activity's batch: records, and/or a range of numbered ones.
+    """Workflow input, and each activity's batch: records, and/or a range of numbered ones,
+    or a ``source`` to load (a file, URL or bucket) and then the ranges it staged.
 
-    See :class:`Job` for ``key_range``, ``batch_size`` and ``max_activities_per_run``.
+    See :class:`Job` for ``key_range``, ``source``, ``batch_size`` and ``max_activities_per_run``.
     """
 
     records: list[{{ cookiecutter.record_name }}Dict]
@@ -41,6 +43,21 @@ class {{ cookiecutter.workflow_name }}Activities:
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.upsert")
     async def upsert(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
         """Upsert one batch of records in one transaction; return how many."""
+        raise NotImplementedError
+
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.stage")
+    async def stage(self, request: StageRequest) -> StagedLoad:
+        """Stream a job's source into PostgreSQL, a chunk a transaction; return the load."""
+        raise NotImplementedError
+
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.merge")
+    async def merge(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
+        """Merge one range of a load's staged rows into the table; return how many rows."""
+        raise NotImplementedError
+
+    @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.finish_load")
+    async def finish_load(self, load: StagedLoad) -> LoadSummary:
+        """Close a merged load: its staged rows go; return its counts and first rejects."""
         raise NotImplementedError
 
 
@@ -64,6 +81,33 @@ UPSERT_OPTIONS = ActivityOptions(
         # A row the table refuses, or a record that is not valid: no retry can help.
         non_retryable_error_types=[PermanentError.__name__],
     ),
+)
+
+
+# How the workflow calls stage. An attempt streams the whole source, committing its
+# position every chunk (at most loads/stage.py's CHUNK_SECONDS apart) and heartbeating
+# it more often still: a worker that dies is noticed after heartbeat_timeout, and the
+# next attempt goes on from the committed position. A big file may take an hour.
+STAGE_OPTIONS = ActivityOptions(
+    start_to_close_timeout=timedelta(hours=6),
+    schedule_to_close_timeout=timedelta(hours=12),
+    heartbeat_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=0,
+        # A missing or changed source, a header that is not the record's, too many
+        # rejects: no retry can help.
+        non_retryable_error_types=[PermanentError.__name__, "SourceRefusedError", "HeaderError"],
+    ),
+)
+# How the workflow calls merge and finish_load: one statement over at most
+# STAGED_BATCH_SIZE rows (temporal/loading.py), a few tenths of a second; retried
+# through a database outage, as upsert is.
+MERGE_OPTIONS = ActivityOptions(
+    start_to_close_timeout=timedelta(seconds=30),
+    schedule_to_close_timeout=timedelta(minutes=30),
+    retry_policy=UPSERT_OPTIONS["retry_policy"],
 )
 
 

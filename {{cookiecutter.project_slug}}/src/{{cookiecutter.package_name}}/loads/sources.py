@@ -1,0 +1,299 @@
+"""Where a load's records come from: a file, an HTTP(S) URL or an S3 object, read from a byte.
+
+The worker reads the source, never the client that started the load: a path names a
+file on the worker's machine. Each source opens at a byte offset, so that a retried
+stage goes on from the position it committed: a file seeks, HTTP asks for a ``Range``
+and S3 for a ranged GET. A server that ignores the range sends the whole body, and
+the bytes before the offset are skipped instead. Each source also has a version (a
+file's size and modification time, an ETag or Last-Modified): a source whose version
+changed between two readings of one load is refused, so a load never mixes two
+versions of a file.
+
+The reading is synchronous: a stage parses on a thread of its own (staging.py says why).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import logging
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+
+from ..temporal.retry import PermanentError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("file", "http", "https", "s3")
+BLOCK_SIZE = 1 << 20
+# HTTP: a server that answers 429 or 5xx is asked again this many times in one attempt,
+# after the Retry-After it gives (at most MAX_RETRY_AFTER) or a doubling pause; then
+# the attempt fails and Temporal's retry policy takes over, from the committed position.
+HTTP_RETRIES = 5
+MAX_RETRY_AFTER = 30.0
+# A body cut off mid-way is asked for again from where it stopped, this many times.
+RESUMES = 5
+HTTP_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+
+
+class SourceError(Exception):
+    """The source could not be read this time (a network error, a 503): retried."""
+
+
+class SourceRefusedError(PermanentError):
+    """No retry can help: the source is missing, forbidden, or changed during the load."""
+
+
+def shown(url: str) -> str:
+    """The URL as it may be shown and stored: no user, password or query (which may hold
+    a token or a signature)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "?…" if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
+
+
+class ByteSource(Protocol):
+    """A source's bytes from an offset, and the version they belong to."""
+
+    url: str
+
+    def version(self) -> str | None:
+        """What identifies this version of the source, once :meth:`blocks` has opened it."""
+        ...
+
+    def blocks(self, offset: int) -> Generator[bytes, None, None]:
+        """The bytes from ``offset`` on, in blocks; SourceError or SourceRefusedError."""
+        ...
+
+
+def open_source(url: str, expected_version: str | None) -> ByteSource:
+    """The source ``url`` names; its reads refuse a version other than ``expected_version``."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return FileSource(url, Path(unquote(parts.path)), expected_version)
+    if parts.scheme in ("http", "https"):
+        return HttpSource(url, expected_version)
+    if parts.scheme == "s3":
+        return S3Source(url, parts.netloc, unquote(parts.path.lstrip("/")), expected_version)
+    raise SourceRefusedError(f"{shown(url)}: the scheme must be one of {', '.join(SCHEMES)}")
+
+
+def changed(url: str, expected: str | None, found: str | None) -> SourceRefusedError | None:
+    if expected is None or expected == found:
+        return None
+    return SourceRefusedError(
+        f"{shown(url)} changed during the load (version {expected}, now {found}): "
+        "a load never mixes two versions of a file; start it again to load the new one"
+    )
+
+
+@dataclass
+class FileSource:
+    url: str
+    path: Path
+    expected: str | None
+    _version: str | None = None
+
+    def version(self) -> str | None:
+        return self._version
+
+    def blocks(self, offset: int) -> Generator[bytes, None, None]:
+        try:
+            file = self.path.open("rb")
+        except (FileNotFoundError, NotADirectoryError):
+            raise SourceRefusedError(
+                f"{self.path}: no such file on the worker (the worker reads the source, "
+                "not the client that started the load)"
+            ) from None
+        except OSError as error:
+            raise SourceRefusedError(f"{self.path}: the worker cannot read it: {error}") from None
+        with file:
+            stat = Path(self.path).stat()
+            self._version = f"{stat.st_size}-{stat.st_mtime_ns}"
+            refused = changed(self.url, self.expected, self._version)
+            if refused:
+                raise refused
+            file.seek(offset)
+            while block := file.read(BLOCK_SIZE):
+                yield block
+
+
+@functools.cache
+def http_client() -> httpx.Client:
+    """The process's one HTTP client: its pool is reused by every stage, on any thread."""
+    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=True)
+
+
+def retry_after(response: httpx.Response, default: float) -> float:
+    """The pause a 429 or 503 asks for, in seconds or as an HTTP date; capped."""
+    value = response.headers.get("retry-after", "")
+    seconds = default
+    if value.strip().isdigit():
+        seconds = float(value)
+    elif value:
+        when = email.utils.parsedate_to_datetime(value)
+        seconds = when.timestamp() - time.time() if when else default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+@dataclass
+class HttpSource:
+    url: str
+    expected: str | None
+    _version: str | None = None
+
+    def version(self) -> str | None:
+        return self._version
+
+    def blocks(self, offset: int) -> Generator[bytes, None, None]:
+        resumes = 0
+        while True:
+            delivered = offset
+            try:
+                for block in self._body(offset):
+                    delivered += len(block)
+                    yield block
+                return
+            except (httpx.TransportError, httpx.DecodingError) as error:
+                if resumes >= RESUMES:
+                    raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
+                resumes += 1
+                log.info(
+                    "%s cut off after %s bytes (%s): asking again from there",
+                    shown(self.url),
+                    f"{delivered:,}",
+                    type(error).__name__,
+                )
+                offset = delivered
+
+    def _body(self, offset: int) -> Iterator[bytes]:
+        """One request's body from ``offset``, skipping what a server without ranges resends."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with self._response(headers) as response:
+            if response.status_code == 416:  # nothing left after offset
+                return
+            self._version = response.headers.get("etag") or response.headers.get("last-modified")
+            refused = changed(self.url, self.expected, self._version)
+            if refused:
+                raise refused
+            skip = offset if response.status_code == 200 else 0
+            # As the bytes arrive: what was delivered before a cut need not be asked again.
+            for block in response.iter_raw():
+                if skip:
+                    taken = min(skip, len(block))
+                    block, skip = block[taken:], skip - taken
+                if block:
+                    yield block
+
+    def _response(self, headers: dict[str, str]) -> Any:
+        """The response of a GET that succeeded, asked again after 429 and 5xx."""
+        pause = 1.0
+        for attempt in range(HTTP_RETRIES + 1):
+            try:
+                request = http_client().build_request("GET", self.url, headers=headers)
+                response = http_client().send(request, stream=True)
+            except httpx.TransportError as error:
+                raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
+            status = response.status_code
+            if status < 400:
+                return _Closing(response)
+            response.close()
+            if status != 429 and status < 500:
+                raise SourceRefusedError(f"{shown(self.url)}: HTTP {status}, which no retry mends")
+            if attempt == HTTP_RETRIES:
+                raise SourceError(f"{shown(self.url)}: HTTP {status} after {attempt + 1} tries")
+            wait = retry_after(response, pause)
+            log.info("%s: HTTP %d, asking again in %.1fs", shown(self.url), status, wait)
+            time.sleep(wait)
+            pause *= 2
+        raise AssertionError("unreachable")
+
+
+class _Closing:
+    """A streamed response as a context manager that closes it."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    def __enter__(self) -> httpx.Response:
+        return self.response
+
+    def __exit__(self, *exc: object) -> None:
+        self.response.close()
+
+
+@functools.cache
+def s3_client() -> S3Client:
+    """The process's one S3 client, with AWS's standard credential chain and
+    ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) for an S3-compatible store."""
+    import boto3  # only loads from s3:// need it, and it takes a while to import
+
+    return boto3.session.Session().client("s3")
+
+
+@dataclass
+class S3Source:
+    url: str
+    bucket: str
+    key: str
+    expected: str | None
+    _version: str | None = None
+
+    def version(self) -> str | None:
+        return self._version
+
+    def blocks(self, offset: int) -> Generator[bytes, None, None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        resumes = 0
+        while True:
+            delivered = offset
+            try:
+                for block in self._body(offset):
+                    delivered += len(block)
+                    yield block
+                return
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code", ""))
+                status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+                if code == "InvalidRange":
+                    return
+                if code == "PreconditionFailed":  # IfMatch: the ETag is no longer ours
+                    raise SourceRefusedError(
+                        f"{shown(self.url)} changed during the load (ETag {self.expected} no "
+                        "longer matches): a load never mixes two versions of a file"
+                    ) from None
+                if status != 429 and 400 <= status < 500:
+                    raise SourceRefusedError(f"{shown(self.url)}: {code or status}") from None
+                raise SourceError(f"{shown(self.url)}: {code or status}") from None
+            except BotoCoreError as error:
+                if resumes >= RESUMES:
+                    raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
+                resumes += 1
+                offset = delivered
+
+    def _body(self, offset: int) -> Iterator[bytes]:
+        arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
+        if offset:
+            arguments["Range"] = f"bytes={offset}-"
+        if self.expected:
+            arguments["IfMatch"] = self.expected
+        answer = s3_client().get_object(**arguments)
+        self._version = str(answer.get("ETag") or "") or None
+        body = answer["Body"]
+        try:
+            yield from body.iter_chunks(BLOCK_SIZE)
+        finally:
+            body.close()

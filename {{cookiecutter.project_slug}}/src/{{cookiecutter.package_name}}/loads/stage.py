@@ -1,0 +1,122 @@
+"""The stage step: a source streamed into PostgreSQL a chunk at a time, resumable.
+
+An attempt reads the load's committed position, opens the source there, and repeats:
+read a chunk of rows (on a thread: parsing is CPU work that must not stall the
+worker's event loop), commit it with the new position, heartbeat the position. The
+next chunk is read while the last one commits. A retried attempt, after a worker
+died or PostgreSQL went away, starts from what was committed: no row is staged
+twice or lost. Rejects count against the job's ``max_rejects``; past it, the load
+fails, for the file is not this record's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+
+from ..temporal.loading import StagedLoad, StageRequest, format_of
+from ..temporal.retry import PermanentError
+from .formats import Chunk, RowReader
+from .sources import open_source, shown
+from .staging import RETENTION, LoadRow, Staging
+
+log = logging.getLogger(__name__)
+
+# A chunk is committed after this many rows, or after CHUNK_SECONDS of reading,
+# whichever comes first: a slow source still moves its committed position on.
+CHUNK_ROWS = 10_000
+CHUNK_SECONDS = 2.0
+# While a chunk is read, the position is heartbeaten this often: well inside the
+# stage's heartbeat_timeout, so a worker that dies is noticed and a live one is not.
+HEARTBEAT_SECONDS = 2.0
+
+T = TypeVar("T")
+Heartbeat = Callable[..., None]
+
+
+async def stage_source(
+    conn: psycopg.AsyncConnection[Any],
+    staging: Staging,
+    request: StageRequest,
+    heartbeat: Heartbeat,
+) -> StagedLoad:
+    """Stage the request's source into the module's staged rows; return the load's id
+    and its row count. PermanentError when no retry can help, naming why."""
+    url = request["source"]["url"]
+    fmt = request["source"].get("format") or format_of(url.split("?", 1)[0]) or "csv"
+    await staging.ensure(conn)
+    swept = await staging.sweep(conn, RETENTION)
+    if swept:
+        log.info("swept the staged rows of %d loads left since %s", swept, RETENTION)
+    load = await staging.begin(conn, request, fmt)
+    if load.state != "staging":  # an attempt that finished, whose answer was lost
+        if load.state == "failed":
+            raise PermanentError(f"load {load.id} of {shown(url)} failed before")
+        return {"load": load.id, "rows": load.rows_staged}
+    try:
+        load = await _stage_chunks(conn, staging, request, load, heartbeat)
+    except PermanentError as error:
+        await staging.fail(conn, load.id, str(error))
+        raise
+    log.info("staged %s rows of %s (load %d)", f"{load.rows_staged:,}", shown(url), load.id)
+    return await staging.seal(conn, load)
+
+
+async def _stage_chunks(
+    conn: psycopg.AsyncConnection[Any],
+    staging: Staging,
+    request: StageRequest,
+    load: LoadRow,
+    heartbeat: Heartbeat,
+) -> LoadRow:
+    source = open_source(request["source"]["url"], load.version)
+    blocks = source.blocks(load.position.bytes)
+    reader = RowReader(blocks, load.format, staging.fields, load.position, load.header)
+    if load.position.lines:
+        log.info("load %d resumes at line %s", load.id, f"{load.position.lines + 1:,}")
+    pending: asyncio.Future[Chunk] | None = None
+    try:
+        header = await _in_thread(reader.read_header, heartbeat, load)
+        pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), heartbeat, load))
+        while True:
+            chunk = await pending
+            if not chunk.finished:
+                # The next chunk is read while this one commits.
+                pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), heartbeat, load))
+            load = await staging.commit(conn, load, chunk, source.version(), header or load.header)
+            heartbeat(_position(load))
+            if load.rejects > request["max_rejects"]:
+                raise PermanentError(
+                    f"{load.rejects:,} rows do not fit {staging.table}'s record, more than "
+                    f"max_rejects ({request['max_rejects']:,}): is it the right file? "
+                    f"`rejects {request['workflow_id']}` lists them by line"
+                )
+            if chunk.finished:
+                return load
+    finally:
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+        blocks.close()
+
+
+def _read_chunk(reader: RowReader) -> Callable[[], Chunk]:
+    return lambda: reader.chunk(CHUNK_ROWS, CHUNK_SECONDS)
+
+
+async def _in_thread(work: Callable[[], T], heartbeat: Heartbeat, load: LoadRow) -> T:
+    """``work()`` on a thread, heartbeating the committed position while it runs."""
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    while True:
+        done, _ = await asyncio.wait([task], timeout=HEARTBEAT_SECONDS)
+        if done:
+            return task.result()
+        heartbeat(_position(load))
+
+
+def _position(load: LoadRow) -> dict[str, int]:
+    """What a heartbeat says: the committed position, for the Web UI and a retry's log."""
+    return {"bytes": load.position.bytes, "lines": load.position.lines, "rows": load.rows_staged}

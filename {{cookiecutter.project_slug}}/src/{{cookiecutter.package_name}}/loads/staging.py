@@ -1,0 +1,374 @@
+"""A module's staged loads in PostgreSQL: the tables, and each step's statements.
+
+Beside the record's table, three tables every module shares (``staged_loads``,
+``staged_load_rejects``, ``staged_load_merges``) and one of the module's own, its
+staged rows (``staged_rows_<hash>``: the load, the row's sequence number, its line
+in the file, as ``_load``, ``_seq`` and ``_line``, which no field's name can be; then
+the record's columns with the table's types). The hash names the
+table and its fields, so a record given a new field stages into a new table.
+
+* :meth:`Staging.commit` writes a chunk's rows and rejects and the load's new position
+  in one transaction, and only if the position is still the one the chunk was read
+  from: the position in the database is the truth, and two attempts of one stage
+  (one the server already gave up on) can never both commit the same rows.
+* :meth:`Staging.seal` removes, set-based, every row whose key a later line gives
+  again, so the merge ranges hold disjoint keys and the last line wins in any order.
+* :meth:`Staging.merge` runs one ``INSERT ... SELECT ... ON CONFLICT`` over a range
+  of sequence numbers, and records the rows it wrote once, whatever the retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from ..bulk import REFUSALS, columns_named, on_conflict
+from ..fields import Fields
+from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest
+from ..temporal.retry import PermanentError
+from .formats import Chunk, Position
+from .sources import shown
+
+# A failed or abandoned load's staged rows are kept this long for a look, then swept.
+RETENTION = timedelta(days=7)
+
+SHARED_TABLES = """
+-- Staged loads (loads/): a job that names a source is staged here, then merged.
+CREATE TABLE IF NOT EXISTS staged_loads (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workflow_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    source TEXT NOT NULL,  -- without user, password or query
+    format TEXT NOT NULL,
+    version TEXT,          -- ETag, Last-Modified, or a file's size and time
+    header TEXT[],         -- a CSV's columns
+    state TEXT NOT NULL DEFAULT 'staging'
+        CHECK (state IN ('staging', 'merging', 'done', 'failed', 'expired')),
+    bytes BIGINT NOT NULL DEFAULT 0,
+    lines BIGINT NOT NULL DEFAULT 0,
+    rows_staged BIGINT NOT NULL DEFAULT 0,
+    rejects BIGINT NOT NULL DEFAULT 0,
+    duplicates BIGINT NOT NULL DEFAULT 0,
+    rows_merged BIGINT NOT NULL DEFAULT 0,
+    error TEXT,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (workflow_id, run_id)
+);
+CREATE INDEX IF NOT EXISTS staged_loads_by_workflow ON staged_loads (workflow_id, id);
+CREATE TABLE IF NOT EXISTS staged_load_rejects (
+    load_id BIGINT NOT NULL REFERENCES staged_loads ON DELETE CASCADE,
+    line BIGINT NOT NULL,
+    field TEXT,
+    error TEXT NOT NULL,
+    excerpt TEXT NOT NULL,
+    PRIMARY KEY (load_id, line)
+);
+CREATE TABLE IF NOT EXISTS staged_load_merges (
+    load_id BIGINT NOT NULL REFERENCES staged_loads ON DELETE CASCADE,
+    first_seq BIGINT NOT NULL,
+    merged BIGINT NOT NULL,
+    PRIMARY KEY (load_id, first_seq)
+);
+"""
+
+
+class StageConflictError(Exception):
+    """Another attempt moved the load on first: this one's chunk is not committed. Retried."""
+
+
+def staged_rows_name(table: str, fields: Fields) -> str:
+    spec = table + "".join(f"|{f.name}:{f.type}" for f in fields.all)
+    return f"staged_rows_{hashlib.blake2s(spec.encode(), digest_size=6).hexdigest()}"
+
+
+@dataclass
+class LoadRow:
+    """A load as ``staged_loads`` holds it."""
+
+    id: int
+    state: str
+    position: Position
+    rows_staged: int
+    rejects: int
+    header: list[str] | None
+    version: str | None
+    format: str
+
+
+class Staging:
+    """The staged-load statements of one module's table and fields: build once."""
+
+    def __init__(self, table: str, fields: Fields) -> None:
+        self.table, self.fields = table, fields
+        self.rows_table = staged_rows_name(table, fields)
+        rows, target = sql.Identifier(self.rows_table), sql.Identifier(table)
+        columns = sql.SQL(", ").join(map(sql.Identifier, fields.names))
+        self._json = [fields.names.index(name) for name in fields.of_type("json")]
+        self.copy_rows = sql.SQL("COPY {} (_load, _seq, _line, {}) FROM STDIN").format(
+            rows, columns
+        )
+        same_key = sql.SQL(" AND ").join(
+            sql.SQL("newer.{0} = older.{0}").format(sql.Identifier(name)) for name in fields.key
+        )
+        # Hashed on the key, once per load; only the rows a later line repeats go.
+        self.dedupe = sql.SQL(
+            "DELETE FROM {} AS older USING {} AS newer WHERE older._load = %(load)s "
+            "AND newer._load = %(load)s AND {} AND newer._seq > older._seq"
+        ).format(rows, rows, same_key)
+        self.merge_range = sql.SQL(
+            "INSERT INTO {} AS target ({}) SELECT {} FROM {} "
+            "WHERE _load = %s AND _seq >= %s AND _seq < %s {}"
+        ).format(target, columns, columns, rows, on_conflict(fields))
+        self.drop_rows = sql.SQL("DELETE FROM {} WHERE _load = %s").format(rows)
+
+    def schema(self) -> list[str]:
+        """The DDL of the shared tables and of this module's staged rows; safe to repeat."""
+        staged_rows = sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {rows} AS SELECT 0::bigint AS _load, 0::bigint AS _seq, "
+            "0::bigint AS _line, {columns} FROM {table} WITH NO DATA;\n"
+            "CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {rows} (_load, _seq);"
+        ).format(
+            rows=sql.Identifier(self.rows_table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, self.fields.names)),
+            table=sql.Identifier(self.table),
+            index=sql.Identifier(self.rows_table + "_seq"),
+        )
+        return [SHARED_TABLES, staged_rows.as_string()]
+
+    async def ensure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Create the tables if init-db has not (a field added since, say)."""
+        async with conn.transaction():
+            for statement in self.schema():
+                await conn.execute(statement)
+
+    async def begin(
+        self, conn: psycopg.AsyncConnection[Any], request: StageRequest, fmt: str
+    ) -> LoadRow:
+        """The request's load: made on the first attempt, found again on later ones."""
+        async with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(
+                "INSERT INTO staged_loads (workflow_id, run_id, target, source, format) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (workflow_id, run_id) "
+                "DO UPDATE SET updated_at = now() RETURNING *",
+                [
+                    request["workflow_id"],
+                    request["run_id"],
+                    self.table,
+                    shown(request["source"]["url"]),
+                    fmt,
+                ],
+            )
+            found = await cursor.fetchone()
+        assert found is not None
+        return _load_row(found)
+
+    async def commit(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        load: LoadRow,
+        chunk: Chunk,
+        version: str | None,
+        header: Sequence[str] | None,
+    ) -> LoadRow:
+        """The chunk's rows, its rejects and the position after it, in one transaction."""
+        seq = load.rows_staged
+        async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(
+                "UPDATE staged_loads SET bytes = %s, lines = %s, rows_staged = %s, "
+                "rejects = rejects + %s, version = coalesce(version, %s), "
+                "header = coalesce(header, %s), updated_at = now() "
+                "WHERE id = %s AND state = 'staging' AND bytes = %s AND lines = %s",
+                [
+                    chunk.end.bytes,
+                    chunk.end.lines,
+                    seq + len(chunk.rows),
+                    len(chunk.rejects),
+                    version,
+                    list(header) if header is not None else None,
+                    load.id,
+                    load.position.bytes,
+                    load.position.lines,
+                ],
+            )
+            if cursor.rowcount != 1:
+                raise StageConflictError(
+                    f"load {load.id} moved on from line {load.position.lines:,} in another "
+                    "attempt: this chunk is left to it"
+                )
+            if chunk.rows:
+                async with cursor.copy(self.copy_rows) as copy:
+                    for place, (line, values) in enumerate(chunk.rows, start=seq + 1):
+                        for column in self._json:
+                            if values[column] is not None:
+                                values[column] = Jsonb(values[column])
+                        await copy.write_row([load.id, place, line, *values])
+            if chunk.rejects:
+                async with cursor.copy(
+                    "COPY staged_load_rejects (load_id, line, field, error, excerpt) FROM STDIN"
+                ) as copy:
+                    for reject in chunk.rejects:
+                        await copy.write_row(
+                            [load.id, reject.line, reject.field, reject.error, reject.excerpt]
+                        )
+        return LoadRow(
+            load.id,
+            load.state,
+            chunk.end,
+            seq + len(chunk.rows),
+            load.rejects + len(chunk.rejects),
+            list(header) if header is not None else load.header,
+            load.version or version,
+            load.format,
+        )
+
+    async def seal(self, conn: psycopg.AsyncConnection[Any], load: LoadRow) -> StagedLoad:
+        """Staging done: the rows a later line repeats go, and the load is ready to merge."""
+        async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(
+                "SELECT state, rows_staged FROM staged_loads WHERE id = %s FOR UPDATE", [load.id]
+            )
+            found = await cursor.fetchone()
+            assert found is not None
+            if found[0] == "staging":
+                await cursor.execute(self.dedupe, {"load": load.id})
+                await cursor.execute(
+                    "UPDATE staged_loads SET state = 'merging', duplicates = %s, "
+                    "updated_at = now() WHERE id = %s",
+                    [cursor.rowcount, load.id],
+                )
+        return {"load": load.id, "rows": int(found[1])}
+
+    async def fail(self, conn: psycopg.AsyncConnection[Any], load_id: int, error: str) -> None:
+        """Mark the load failed, with why; its staged rows stay until the sweep."""
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE staged_loads SET state = 'failed', error = %s, updated_at = now() "
+                "WHERE id = %s AND state IN ('staging', 'merging')",
+                [error, load_id],
+            )
+
+    async def merge(
+        self, conn: psycopg.AsyncConnection[Any], load_id: int, first: int, count: int
+    ) -> int:
+        """Merge staged rows ``first`` to ``first + count - 1``; return how many were written.
+
+        Recorded with the range in the same transaction: a retry after a commit whose
+        answer was lost finds the range merged and writes nothing more.
+        """
+        async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(
+                "INSERT INTO staged_load_merges (load_id, first_seq, merged) VALUES (%s, %s, 0) "
+                "ON CONFLICT DO NOTHING",
+                [load_id, first],
+            )
+            if cursor.rowcount == 0:
+                return 0
+            try:
+                async with conn.transaction():  # a savepoint, to name the refusal after it
+                    await cursor.execute(self.merge_range, [load_id, first, first + count])
+            except REFUSALS as error:
+                fields = await columns_named(cursor, self.table, error)
+                where = f" (field {', '.join(fields)})" if fields else ""
+                raise PermanentError(
+                    f"a row of staged rows {first:,} to {first + count - 1:,} of load {load_id} "
+                    f"is refused by table {self.table}{where}: {error.diag.message_primary}"
+                ) from None
+            merged = cursor.rowcount
+            await cursor.execute(
+                "UPDATE staged_load_merges SET merged = %s WHERE load_id = %s AND first_seq = %s",
+                [merged, load_id, first],
+            )
+        return merged
+
+    async def finish(self, conn: psycopg.AsyncConnection[Any], load_id: int) -> LoadSummary:
+        """The load is done: its staged rows go, and its counts and first rejects come back."""
+        async with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(
+                "UPDATE staged_loads SET state = 'done', updated_at = now(), rows_merged = "
+                "(SELECT coalesce(sum(merged), 0) FROM staged_load_merges WHERE load_id = %s) "
+                "WHERE id = %s AND state = 'merging'",
+                [load_id, load_id],
+            )
+            if cursor.rowcount:
+                await cursor.execute(self.drop_rows, [load_id])
+                await cursor.execute("DELETE FROM staged_load_merges WHERE load_id = %s", [load_id])
+            await cursor.execute("SELECT * FROM staged_loads WHERE id = %s", [load_id])
+            load = await cursor.fetchone()
+            await cursor.execute(
+                "SELECT line, field, error FROM staged_load_rejects WHERE load_id = %s "
+                "ORDER BY line LIMIT %s",
+                [load_id, REJECTS_SHOWN],
+            )
+            rejects = await cursor.fetchall()
+        assert load is not None
+        return {
+            "load": load_id,
+            "source": load["source"],
+            "lines": load["lines"],
+            "rows": load["rows_staged"],
+            "rejects": load["rejects"],
+            "duplicates": load["duplicates"],
+            "merged": load["rows_merged"],
+            "first_rejects": [
+                {"line": r["line"], "field": r["field"], "error": r["error"]} for r in rejects
+            ],
+        }
+
+    async def sweep(self, conn: psycopg.AsyncConnection[Any], retention: timedelta) -> int:
+        """The staged rows of this table's loads that failed or were left longer than
+        ``retention`` ago go; their loads say 'expired'. Returns how many loads."""
+        async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(
+                "UPDATE staged_loads SET state = 'expired', updated_at = now() "
+                "WHERE target = %s AND state <> 'done' AND state <> 'expired' "
+                "AND updated_at < now() - %s RETURNING id",
+                [self.table, retention],
+            )
+            expired = [load_id for (load_id,) in await cursor.fetchall()]
+            for load_id in expired:
+                await cursor.execute(self.drop_rows, [load_id])
+                await cursor.execute("DELETE FROM staged_load_merges WHERE load_id = %s", [load_id])
+        return len(expired)
+
+
+def _load_row(found: dict[str, Any]) -> LoadRow:
+    return LoadRow(
+        id=int(found["id"]),
+        state=str(found["state"]),
+        position=Position(int(found["bytes"]), int(found["lines"])),
+        rows_staged=int(found["rows_staged"]),
+        rejects=int(found["rejects"]),
+        header=found["header"],
+        version=found["version"],
+        format=str(found["format"]),
+    )
+
+
+async def rejects_of(
+    conn: psycopg.AsyncConnection[Any], workflow_id: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The latest load of ``workflow_id`` and every one of its rejects, by line."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(
+            "SELECT * FROM staged_loads WHERE workflow_id = %s ORDER BY id DESC LIMIT 1",
+            [workflow_id],
+        )
+        load = await cursor.fetchone()
+        if load is None:
+            return None, []
+        await cursor.execute(
+            "SELECT line, field, error, excerpt FROM staged_load_rejects WHERE load_id = %s "
+            "ORDER BY line",
+            [load["id"]],
+        )
+        return load, await cursor.fetchall()

@@ -1,0 +1,191 @@
+"""Staged loads: a file's records staged into PostgreSQL and merged, only references in payloads.
+
+Against the real servers: a file on disk (CSV, JSON Lines, gzipped), a real HTTP server
+with a network's faults, and the worker's own activities. Each load's table is compared
+with the rows the file's records make, exactly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from temporalio.client import Client, WorkflowFailureError
+
+from .helpers import (
+    application_error,
+    handle_histories,
+    result_within,
+    serving,
+    stored,
+)
+from .helpers.sources import (
+    Faults,
+    csv_text,
+    expected_rows,
+    http_source,
+    jsonl_text,
+    without_ids,
+    write,
+)
+from .module_under_test import MODULE, Job, Workflow
+from .sealing import stored_payloads
+
+# Small enough to take seconds, big enough for several chunks, batches and children.
+ROWS = 12_000
+NUMBERS = list(range(1, ROWS + 1))
+# A payload of a load's histories stays under this, whatever the file's size.
+REFERENCE_PAYLOAD_LIMIT = 4 * 1024
+
+
+async def load(client: Client, task_queue: str, url: str, **options: Any) -> Any:
+    """The module's workflow run on a job that names ``url``; its result."""
+    job: Job = {"source": {"url": url}, **options}  # type: ignore[typeddict-item]
+    handle = await client.start_workflow(
+        Workflow.run,
+        job,
+        id=f"load-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    return await result_within(handle), handle
+
+
+async def test_a_csv_loads_every_row_and_names_each_reject_by_line(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    # Bad lines at known places: the header is line 1, the row of number n is line n + 1
+    # before the first bad line.
+    bad = {
+        10: "one,too,many,cells" + ",x" * len(MODULE.fields.names),
+        20: "holds a NUL\x00," * (len(MODULE.fields.names) - 1) + "here",
+        -1: '"an unterminated quote',
+    }
+    text = csv_text(NUMBERS, bad)
+    path = write(tmp_path / "export.csv", text)
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, path.as_uri())
+    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
+    summary = result["load"]
+    assert [r["line"] for r in summary["first_rejects"]] == [11, 22, ROWS + 4]
+    assert "cells" in summary["first_rejects"][0]["error"]
+    assert "NUL" in summary["first_rejects"][1]["error"]
+    assert (summary["lines"], summary["rows"], summary["rejects"]) == (ROWS + 4, ROWS, 3)
+    assert (summary["merged"], result["upserted"]) == (ROWS, ROWS)
+
+
+async def test_gzipped_json_lines_load_the_same_rows(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "export.jsonl.gz", jsonl_text(NUMBERS))
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, path.as_uri())
+    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
+
+
+async def test_a_key_given_twice_keeps_its_last_line_and_a_second_load_changes_nothing(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    # Number 5 again at the end: the merge ranges run in any order, the last line wins.
+    path = write(tmp_path / "export.csv", csv_text([*NUMBERS, 5]))
+    async with serving(client, database_url, task_queue):
+        first, _ = await load(client, task_queue, path.as_uri(), batch_size=1000)
+        rows = stored(database_url)
+        second, _ = await load(client, task_queue, path.as_uri(), batch_size=1000)
+    assert first["load"]["duplicates"] == 1
+    assert without_ids(rows) == expected_rows(NUMBERS)
+    assert stored(database_url) == rows  # the same rows, ids and all
+    assert second["load"]["merged"] == 0
+
+
+async def test_only_references_travel_in_a_loads_histories_children_included(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "export.csv", csv_text(NUMBERS))
+    async with serving(client, database_url, task_queue):
+        result, handle = await load(
+            client, task_queue, path.as_uri(), batch_size=500, max_activities_per_run=4
+        )
+        histories = await handle_histories(client, handle)
+    assert result["load"]["rows"] == ROWS
+    assert len(histories) > 3, "the load went through children and continued runs"
+    sizes = [payload.ByteSize() for payload in stored_payloads(histories)]
+    assert sizes and max(sizes) < REFERENCE_PAYLOAD_LIMIT, f"largest payload {max(sizes)} bytes"
+
+
+async def test_a_header_without_a_key_field_fails_the_load_at_once_naming_it(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    key = MODULE.fields.key[0]
+    text = csv_text(NUMBERS[:10]).replace(key, "renamed", 1)
+    path = write(tmp_path / "export.csv", text)
+    async with serving(client, database_url, task_queue):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await load(client, task_queue, path.as_uri())
+    message = str(application_error(failure.value))
+    assert f"lacks {key}" in message and "'renamed'" in message
+    assert stored(database_url) == []
+
+
+async def test_a_path_the_worker_cannot_open_says_the_worker_reads_it(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    async with serving(client, database_url, task_queue):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await load(client, task_queue, (tmp_path / "nowhere.csv").as_uri())
+    assert "the worker reads the source" in str(application_error(failure.value))
+
+
+async def test_more_rejects_than_max_rejects_fail_the_load(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    text = csv_text(NUMBERS[:100], {n: "not,a,record,at,all,!" for n in (3, 4, 5)})
+    path = write(tmp_path / "export.csv", text)
+    async with serving(client, database_url, task_queue):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await load(client, task_queue, path.as_uri(), max_rejects=2)
+    assert "more than max_rejects (2)" in str(application_error(failure.value))
+    assert stored(database_url) == []
+    with psycopg.connect(database_url) as conn:
+        states = conn.execute("SELECT state, rejects FROM staged_loads").fetchall()
+    assert states == [("failed", 3)]
+
+
+# Each fault, and what the worker must have asked for: a cut body again from where it
+# stopped, with a Range (a server without ranges resends it whole, and the worker skips).
+FAULTS = {
+    "503-retry-after": (Faults(unavailable=2), ["", "", ""]),
+    "cut-mid-body": (Faults(cut_after=100_000), ["", "bytes=100000-"]),
+    "cut-without-ranges": (Faults(cut_after=100_000, ranges=False), ["", "bytes=100000-"]),
+    "slow-chunks": (Faults(chunk_delay=0.01), [""]),
+}
+
+
+@pytest.mark.parametrize("case", FAULTS)
+async def test_an_http_source_with_faults_loads_exactly_the_clean_rows(
+    client: Client, database_url: str, task_queue: str, case: str
+) -> None:
+    faults, asked = FAULTS[case]
+    data = csv_text(NUMBERS).encode()
+    with http_source(data, faults) as url:
+        async with serving(client, database_url, task_queue):
+            result, _ = await load(client, task_queue, url)
+    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
+    assert faults.requests == asked
+
+
+async def test_an_http_404_fails_the_load_at_once_without_the_urls_secrets(
+    client: Client, database_url: str, task_queue: str
+) -> None:
+    with http_source(b"", Faults(missing=True)) as url:
+        secret_url = url.replace("http://", "http://user:hunter2@") + "?token=s3cr3t"
+        async with serving(client, database_url, task_queue):
+            with pytest.raises(WorkflowFailureError) as failure:
+                await load(client, task_queue, secret_url)
+    message = str(application_error(failure.value))
+    assert "HTTP 404" in message and "/export.csv" in message
+    assert "hunter2" not in message and "s3cr3t" not in message
