@@ -6,7 +6,9 @@ for the hooks, and base64 for the payloads of recorded histories."""
 from __future__ import annotations
 
 import base64
+import csv
 import importlib.util
+import io
 import json
 import re
 import sys
@@ -147,6 +149,30 @@ def example_job(declaration: str, record_name: str, large: bool = False) -> str:
     if large:
         text += ',\n  "key_range": {"first": 1, "count": 1000000}'
     return text + "\n}\n"
+
+
+@simple_filter
+def example_csv(declaration: str, record_name: str) -> str:
+    """The example job's records as the CSV a team's export would be, for ``load``: a header
+    of the field names, then a record a row; a list or json field as JSON text, an absent
+    optional value as an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    fields = fields_of.parse(declaration)
+    writer.writerow([field.name for field in fields])
+    for record in fields_of.example_records(fields, record_name):
+        writer.writerow([_cell(value) for value in record.values()])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 @simple_filter

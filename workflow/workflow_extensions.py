@@ -30,6 +30,7 @@ def module_files(package: str, module: str) -> list[str]:
     return [
         f"src/{package}/{module}",
         f"examples/{module}.json",
+        f"examples/{module}.csv",
         f"examples/{module}_large.json",
         f"tests/modules/test_{module}.py",
         f"tests/histories/{module}_small.json",

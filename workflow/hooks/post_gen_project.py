@@ -85,7 +85,7 @@ def main() -> None:
     print(
         "\n".join(
             [
-                f"Added {name}Workflow: src/{package}/{module}/, examples/{module}.json, "
+                f"Added {name}Workflow: src/{package}/{module}/, examples/{module}.json and .csv, "
                 f"tests/modules/test_{module}.py, and its line in src/{package}/registry.py.",
                 "Next:",
                 "  make test      # the new module's tests run with the others",

@@ -17,6 +17,8 @@ COMMANDS = [
     "worker",
     "init-db",
     "run",
+    "load",
+    "rejects",
     "codec-server",
     "record-history",
     "schedules",

@@ -7,6 +7,8 @@ with the rows the file's records make, exactly.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,14 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 
 from .helpers import (
+    EXAMPLE,
+    PROJECT_ROOT,
     application_error,
+    example_input,
     handle_histories,
     result_within,
+    run_cli,
+    service_env,
     serving,
     stored,
 )
@@ -32,6 +39,7 @@ from .helpers.sources import (
     write,
 )
 from .module_under_test import MODULE, Job, Workflow
+from .module_under_test import Record as MODULE_RECORD
 from .sealing import stored_payloads
 
 # Small enough to take seconds, big enough for several chunks, batches and children.
@@ -189,3 +197,42 @@ async def test_an_http_404_fails_the_load_at_once_without_the_urls_secrets(
     message = str(application_error(failure.value))
     assert "HTTP 404" in message and "/export.csv" in message
     assert "hunter2" not in message and "s3cr3t" not in message
+
+
+async def test_the_example_csv_loads_the_example_jobs_records(
+    client: Client, database_url: str, task_queue: str
+) -> None:
+    path = PROJECT_ROOT / "examples" / f"{EXAMPLE.stem}.csv"
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, path.as_uri())
+    records = example_input()["records"]
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (len(records), 0)
+    assert without_ids(stored(database_url)) == without_ids(
+        [dict(MODULE_RECORD.from_dict(r).to_dict()) for r in records]
+    )
+
+
+async def test_load_and_rejects_on_the_command_line(
+    client: Client, database_url: str, task_queue: str, temporal_address: str, tmp_path: Path
+) -> None:
+    bad_line = "not,a,record" + ",x" * len(MODULE.fields.names)
+    path = write(tmp_path / "export.csv", csv_text([1, 2, 3], {2: bad_line}))
+    env = service_env(temporal_address, database_url)
+    workflow_id = f"cli-load-{uuid.uuid4()}"
+    async with serving(client, database_url, task_queue):
+        loaded = await asyncio.to_thread(
+            run_cli, "load", str(path), "--task-queue", task_queue, "--workflow-id", workflow_id,
+            env=env,
+        )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    result = json.loads(loaded.stdout.splitlines()[-1])
+    assert (result["upserted"], result["load"]["rejects"]) == (3, 1)
+    listed = run_cli("rejects", workflow_id, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[1:] == [
+        f"line 3: has {len(MODULE.fields.names) + 3} cells, the header names "
+        f"{len(MODULE.fields.names)}",
+        f"    {bad_line}",
+    ]
+    unknown = run_cli("rejects", "no-such-workflow", env=env)
+    assert unknown.returncode == 1 and "no load of workflow no-such-workflow" in unknown.stderr

@@ -48,8 +48,9 @@ LINE_EVERY_SECONDS = 30.0
 
 
 class ProgressDisplay(Protocol):
-    def update(self, done: int, total: int) -> None:
-        """The latest count; called as often as the caller learns one."""
+    def update(self, done: int, total: int, unit: str = "items") -> None:
+        """The latest count of ``unit``; called as often as the caller learns one. A new
+        unit (a load's "bytes staged", then its items) starts a new count."""
 
     def finish(self) -> None:
         """The work is over: leave the display in its final state."""
@@ -70,11 +71,12 @@ def progress_display(stream: TextIO) -> ProgressDisplay:
 
 
 class ItemsPerSecond(ProgressColumn):
-    """The smoothed rate, in items per second."""
+    """The smoothed rate, in the task's unit per second."""
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("-- items/s" if speed is None else f"{speed:,.0f} items/s")
+        unit = str(task.fields.get("unit", "items")).split()[0]
+        return Text(f"-- {unit}/s" if speed is None else f"{speed:,.0f} {unit}/s")
 
 
 class CountdownEta(ProgressColumn):
@@ -103,7 +105,7 @@ class LiveBar:
         self, console: Console, *, clock: Clock = time.monotonic, auto_refresh: bool = True
     ) -> None:
         self.progress = Progress(
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} items"),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit]}"),
             BarColumn(),
             TaskProgressColumn(),
             ItemsPerSecond(),
@@ -117,11 +119,15 @@ class LiveBar:
         self.clock = clock
         self.task_id: TaskID | None = None
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, unit: str = "items") -> None:
+        task = self.progress.tasks[-1] if self.progress.tasks else None
+        if task is not None and task.fields["unit"] != unit:  # the work's next phase
+            self.progress.update(task.id, total=task.completed)  # shown as done
+            self.task_id = None
         if self.task_id is None:  # the clock starts with the first count
-            self.task_id = self.progress.add_task("items", total=total, completed=done)
+            self.task_id = self.progress.add_task(unit, total=total, completed=done, unit=unit)
             self.progress.start()
-        if done != self.progress.tasks[0].completed:
+        if done != self.progress.tasks[-1].completed:
             self.progress.update(self.task_id, completed=done, total=total, counted_at=self.clock())
 
     def finish(self) -> None:
@@ -144,9 +150,12 @@ class PlainLines:
         self.started: float | None = None  # at the first count
         self.last_line_at: float | None = None
         self.last_tenth = -1
+        self.unit = "items"
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, unit: str = "items") -> None:
         now = self.clock()
+        if unit != self.unit:  # the work's next phase: counted anew
+            self.started, self.last_line_at, self.last_tenth, self.unit = None, None, -1, unit
         if self.started is None:
             self.started = now
         tenth = 10 * done // total if total else 10
@@ -154,18 +163,19 @@ class PlainLines:
         if tenth > self.last_tenth or stale:
             self.last_tenth = max(tenth, self.last_tenth)
             self.last_line_at = now
-            self.stream.write(self.line(done, total, now - self.started) + "\n")
+            self.stream.write(self.line(done, total, now - self.started, unit) + "\n")
             self.stream.flush()
 
     def finish(self) -> None:
         """Nothing to close: the last tenth was printed when it was reached."""
 
     @staticmethod
-    def line(done: int, total: int, elapsed: float) -> str:
+    def line(done: int, total: int, elapsed: float, unit: str = "items") -> str:
         percent = 100 * done // total if total else 100
-        text = f"progress: {done:,}/{total:,} items ({percent}%)"
+        text = f"progress: {done:,}/{total:,} {unit} ({percent}%)"
         if elapsed <= 0 or done == 0:
             return f"{text}, {elapsed:.0f}s elapsed"
         rate = done / elapsed
         eta = (total - done) / rate
-        return f"{text}, {rate:,.0f} items/s, {elapsed:.0f}s elapsed, ETA {eta:.0f}s"
+        per = unit.split()[0]
+        return f"{text}, {rate:,.0f} {per}/s, {elapsed:.0f}s elapsed, ETA {eta:.0f}s"

@@ -84,6 +84,9 @@ class Faults:
     """Seconds between the body's 16 KB chunks."""
     missing: bool = False
     """Every request gets 404."""
+    hold_at: int | None = None
+    """A body stops at this byte of the file until ``released`` is set: the test paces."""
+    released: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
     """Each request's Range header, or '' without one."""
 
@@ -121,13 +124,19 @@ def http_source(data: bytes, faults: Faults) -> Iterator[str]:
             self.send_header("ETag", '"v1"')
             self.send_header("Content-Length", str(len(data) - start))
             self.end_headers()
-            self._body(data[start:])
+            self._body(data[start:], start)
 
-        def _body(self, body: bytes) -> None:
+        def _body(self, body: bytes, start: int) -> None:
             cut = faults.cut_after if len(faults.requests) == 1 else None
             sent = 0
             for offset in range(0, len(body), 16 * 1024):
                 piece = body[offset : offset + 16 * 1024]
+                hold = faults.hold_at
+                if hold is not None and start + offset <= hold < start + offset + len(piece):
+                    self.wfile.write(piece[: hold - start - offset])
+                    self.wfile.flush()
+                    faults.released.wait(120)
+                    piece = piece[hold - start - offset :]
                 if cut is not None and sent + len(piece) > cut:
                     self.wfile.write(piece[: cut - sent])
                     self.wfile.flush()
@@ -145,5 +154,6 @@ def http_source(data: bytes, faults: Faults) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/export.csv"
     finally:
+        faults.released.set()
         server.shutdown()
         server.server_close()

@@ -22,10 +22,11 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from ..temporal.loading import shown
 from ..temporal.retry import PermanentError
 
 if TYPE_CHECKING:
@@ -53,17 +54,6 @@ class SourceRefusedError(PermanentError):
     """No retry can help: the source is missing, forbidden, or changed during the load."""
 
 
-def shown(url: str) -> str:
-    """The URL as it may be shown and stored: no user, password or query (which may hold
-    a token or a signature)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    query = "?…" if parts.query else ""
-    return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
-
-
 class ByteSource(Protocol):
     """A source's bytes from an offset, and the version they belong to."""
 
@@ -71,6 +61,10 @@ class ByteSource(Protocol):
 
     def version(self) -> str | None:
         """What identifies this version of the source, once :meth:`blocks` has opened it."""
+        ...
+
+    def size(self) -> int | None:
+        """The source's whole size in bytes, once opened, where the source says it."""
         ...
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
@@ -105,9 +99,13 @@ class FileSource:
     path: Path
     expected: str | None
     _version: str | None = None
+    _size: int | None = None
 
     def version(self) -> str | None:
         return self._version
+
+    def size(self) -> int | None:
+        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         try:
@@ -122,6 +120,7 @@ class FileSource:
         with file:
             stat = Path(self.path).stat()
             self._version = f"{stat.st_size}-{stat.st_mtime_ns}"
+            self._size = stat.st_size
             refused = changed(self.url, self.expected, self._version)
             if refused:
                 raise refused
@@ -153,9 +152,13 @@ class HttpSource:
     url: str
     expected: str | None
     _version: str | None = None
+    _size: int | None = None
 
     def version(self) -> str | None:
         return self._version
+
+    def size(self) -> int | None:
+        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         resumes = 0
@@ -189,6 +192,7 @@ class HttpSource:
             if refused:
                 raise refused
             skip = offset if response.status_code == 200 else 0
+            self._size = whole_size(response.headers, offset - skip)
             # As the bytes arrive: what was delivered before a cut need not be asked again.
             for block in response.iter_raw():
                 if skip:
@@ -221,6 +225,15 @@ class HttpSource:
         raise AssertionError("unreachable")
 
 
+def whole_size(headers: Any, start: int) -> int | None:
+    """The whole source's size: Content-Range's total, or Content-Length after ``start``."""
+    total = str(headers.get("content-range", "")).rpartition("/")[2]
+    if total.isdigit():
+        return int(total)
+    length = str(headers.get("content-length", ""))
+    return start + int(length) if length.isdigit() else None
+
+
 class _Closing:
     """A streamed response as a context manager that closes it."""
 
@@ -250,9 +263,13 @@ class S3Source:
     key: str
     expected: str | None
     _version: str | None = None
+    _size: int | None = None
 
     def version(self) -> str | None:
         return self._version
+
+    def size(self) -> int | None:
+        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -292,6 +309,9 @@ class S3Source:
             arguments["IfMatch"] = self.expected
         answer = s3_client().get_object(**arguments)
         self._version = str(answer.get("ETag") or "") or None
+        headers = {"content-range": answer.get("ContentRange", ""),
+                   "content-length": str(answer.get("ContentLength", ""))}  # fmt: skip
+        self._size = whole_size(headers, offset)
         body = answer["Body"]
         try:
             yield from body.iter_chunks(BLOCK_SIZE)

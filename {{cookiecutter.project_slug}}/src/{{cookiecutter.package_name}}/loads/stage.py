@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from ..temporal.loading import StagedLoad, StageRequest, format_of
+from ..temporal.loading import StagedLoad, StageRequest, format_of, shown
 from ..temporal.retry import PermanentError
 from .formats import Chunk, RowReader
-from .sources import open_source, shown
 from .staging import RETENTION, LoadRow, Staging
 
 log = logging.getLogger(__name__)
@@ -73,22 +72,30 @@ async def _stage_chunks(
     load: LoadRow,
     heartbeat: Heartbeat,
 ) -> LoadRow:
+    # Imported here, by the activity: the HTTP and S3 clients have no place in the
+    # workflow sandbox, which imports this module with the workflow's.
+    from .sources import open_source
+
     source = open_source(request["source"]["url"], load.version)
     blocks = source.blocks(load.position.bytes)
     reader = RowReader(blocks, load.format, staging.fields, load.position, load.header)
     if load.position.lines:
         log.info("load %d resumes at line %s", load.id, f"{load.position.lines + 1:,}")
     pending: asyncio.Future[Chunk] | None = None
+
+    def beat() -> None:  # the latest committed position
+        heartbeat(_position(load, source.size()))
+
     try:
-        header = await _in_thread(reader.read_header, heartbeat, load)
-        pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), heartbeat, load))
+        header = await _in_thread(reader.read_header, beat)
+        pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
         while True:
             chunk = await pending
             if not chunk.finished:
                 # The next chunk is read while this one commits.
-                pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), heartbeat, load))
+                pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
             load = await staging.commit(conn, load, chunk, source.version(), header or load.header)
-            heartbeat(_position(load))
+            beat()
             if load.rejects > request["max_rejects"]:
                 raise PermanentError(
                     f"{load.rejects:,} rows do not fit {staging.table}'s record, more than "
@@ -107,16 +114,23 @@ def _read_chunk(reader: RowReader) -> Callable[[], Chunk]:
     return lambda: reader.chunk(CHUNK_ROWS, CHUNK_SECONDS)
 
 
-async def _in_thread(work: Callable[[], T], heartbeat: Heartbeat, load: LoadRow) -> T:
-    """``work()`` on a thread, heartbeating the committed position while it runs."""
+async def _in_thread(work: Callable[[], T], beat: Callable[[], None]) -> T:
+    """``work()`` on a thread, heartbeating while it runs."""
     task = asyncio.ensure_future(asyncio.to_thread(work))
     while True:
         done, _ = await asyncio.wait([task], timeout=HEARTBEAT_SECONDS)
         if done:
             return task.result()
-        heartbeat(_position(load))
+        beat()
 
 
-def _position(load: LoadRow) -> dict[str, int]:
-    """What a heartbeat says: the committed position, for the Web UI and a retry's log."""
-    return {"bytes": load.position.bytes, "lines": load.position.lines, "rows": load.rows_staged}
+def _position(load: LoadRow, size: int | None = None) -> dict[str, int | None]:
+    """What a heartbeat says: the committed position, for the Web UI and ``load``'s
+    progress, and the source's size where it is known (not for a gzipped one)."""
+    size = None if load.format.endswith(".gz") else size
+    return {
+        "bytes": load.position.bytes,
+        "lines": load.position.lines,
+        "rows": load.rows_staged,
+        "size": size,
+    }

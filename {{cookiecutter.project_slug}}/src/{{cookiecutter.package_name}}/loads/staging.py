@@ -32,10 +32,9 @@ from psycopg.types.json import Jsonb
 
 from ..bulk import REFUSALS, columns_named, on_conflict
 from ..fields import Fields
-from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest
+from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest, shown
 from ..temporal.retry import PermanentError
 from .formats import Chunk, Position
-from .sources import shown
 
 # A failed or abandoned load's staged rows are kept this long for a look, then swept.
 RETENTION = timedelta(days=7)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from temporalio import workflow
 from typing_extensions import NotRequired, TypedDict
@@ -85,6 +85,17 @@ class LoadSummary(TypedDict):
     merged: int
     """Rows written to the table: inserted, or updated with other values."""
     first_rejects: list[ShownReject]
+
+
+def shown(url: str) -> str:
+    """The URL as it may be shown and stored: no user, password or query (which may hold
+    a token or a signature)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "?…" if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
 
 
 def check_source(job: Mapping[str, Any]) -> None:

@@ -116,6 +116,17 @@ async def read_progress(client: Client, workflow_id: str) -> Progress:
     return progress
 
 
+async def read_staging(client: Client, workflow_id: str) -> dict[str, Any] | None:
+    """A load's stage position as its activity last heartbeat it (loads/stage.py), while
+    it stages; None otherwise. Its committed bytes, lines and rows, and the source's size."""
+    description = await client.get_workflow_handle(workflow_id).describe()
+    for pending in description.raw_description.pending_activities:
+        if pending.activity_type.name.endswith(".stage") and pending.heartbeat_details.payloads:
+            [details] = await client.data_converter.decode(pending.heartbeat_details.payloads)
+            return dict(details)
+    return None
+
+
 async def show_progress_until_done(
     client: Client,
     workflow_id: str,
@@ -128,9 +139,13 @@ async def show_progress_until_done(
     async for _ in until_done(result, every=PROGRESS_POLL_SECONDS):
         try:
             progress = await read_progress(client, workflow_id)
+            staged = await read_staging(client, workflow_id) if not progress["total"] else None
         except RPCError as error:  # between runs, or no worker has picked it up yet
             log.debug("progress query failed: %s", error)
         else:
+            if staged is not None:  # a load, still staging its source: its bytes so far
+                display.update(staged["bytes"], staged.get("size") or 0, "bytes staged")
+                continue
             # Never backwards: a child that did not answer this time is not lost work.
             shown = max(shown, progress["done"])
             display.update(shown, progress["total"])

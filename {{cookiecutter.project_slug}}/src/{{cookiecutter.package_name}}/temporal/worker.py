@@ -63,9 +63,9 @@ SANDBOX = SandboxedWorkflowRunner(
         f"{PACKAGE}.config",
         f"{PACKAGE}.db",
         f"{PACKAGE}.fields",
-        # A staged load's activity side: sources (httpx), parsing and SQL.
+        # A staged load's activity side: parsing and SQL (its sources are imported
+        # by the activity itself, outside the sandbox).
         f"{PACKAGE}.loads",
-        "httpx",
         f"{PACKAGE}.temporal.cron",
         f"{PACKAGE}.temporal.fanout",
         f"{PACKAGE}.temporal.inputs",

@@ -1,0 +1,126 @@
+"""Staged loads survive real failures: the worker killed mid-stage and mid-merge, PostgreSQL
+stopped mid-stage. Each time the table must equal a clean load's, exactly.
+
+The worker runs as a process of its own and the source is a real HTTP server in this
+process, which holds the body at a byte the test chooses: the first chunk is
+committed, the rest waits, and the fault lands there however fast the machine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from temporalio.client import Client
+
+from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
+from {{ cookiecutter.package_name }}.loads.stage import CHUNK_ROWS
+from {{ cookiecutter.package_name }}.temporal import runs
+
+from .helpers import (
+    TemporalServer,
+    assert_eventually,
+    background,
+    cli,
+    result_within,
+    row_held,
+    service_env,
+    stored,
+)
+from .helpers.sources import Faults, csv_text, expected_rows, http_source, without_ids
+from .module_under_test import MODULE
+
+pytestmark = pytest.mark.faults
+
+# More than a chunk before the hold, so one chunk commits while the body waits.
+ROWS = CHUNK_ROWS * 2 + 5_000
+NUMBERS = list(range(1, ROWS + 1))
+RESULT_TIMEOUT = 180
+
+
+def held_file() -> tuple[bytes, Faults]:
+    """The file, and a body that holds after the first chunk's rows and a half."""
+    text = csv_text(NUMBERS)
+    before = csv_text(NUMBERS[: CHUNK_ROWS + CHUNK_ROWS // 2])
+    return text.encode(), Faults(hold_at=len(before.encode()))
+
+
+def load_state(url: str) -> tuple[str, int, int]:
+    """The load's state, committed lines and merged ranges, or ('', 0, 0) before it begins."""
+    try:
+        with psycopg.connect(url) as conn:
+            found = conn.execute(
+                "SELECT state, lines, (SELECT count(*) FROM staged_load_merges) FROM staged_loads"
+            ).fetchone()
+    except psycopg.OperationalError:
+        return "", 0, 0
+    return (str(found[0]), int(found[1]), int(found[2])) if found else ("", 0, 0)
+
+
+async def start_load(client: Client, queue: str, url: str, **options: Any) -> runs.Handle:
+    job = {"source": {"url": url}, **options}
+    return await runs.start(client, MODULE, job, f"load-{uuid.uuid4()}", queue)
+
+
+async def test_worker_killed_mid_stage_resumes_from_the_committed_position(
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
+) -> None:
+    env, queue = service_env(own_temporal.address, own_postgres.url), f"load-{uuid.uuid4()}"
+    data, faults = held_file()
+    with http_source(data, faults) as url:
+        with background(cli("worker", "--task-queue", queue), env) as first:
+            handle = await start_load(own_client, queue, url)
+            await assert_eventually(
+                "a chunk committed", lambda: load_state(own_postgres.url)[1] > 0
+            )
+            committed = load_state(own_postgres.url)[1]
+            first.kill()  # SIGKILL: the attempt is lost mid-stage
+            first.wait()
+        faults.released.set()
+        with background(cli("worker", "--task-queue", queue), env):
+            result = await result_within(handle, RESULT_TIMEOUT)
+    assert without_ids(stored(own_postgres.url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
+    # The next attempt asked for the rest only: from the byte after the committed lines.
+    resumed = [asked for asked in faults.requests if asked]
+    assert len(resumed) == 1 and committed > 0, faults.requests
+
+
+async def test_worker_killed_mid_merge_leaves_every_row_once(
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
+) -> None:
+    env, queue = service_env(own_temporal.address, own_postgres.url), f"load-{uuid.uuid4()}"
+    data = csv_text(NUMBERS).encode()
+    with http_source(data, Faults()) as url:
+        # The last row's key held by another transaction: its merge waits, so the worker
+        # dies with merges done and merges in flight.
+        with (
+            row_held(own_postgres.url, ROWS),
+            background(cli("worker", "--task-queue", queue), env) as first,
+        ):
+            handle = await start_load(own_client, queue, url, batch_size=1000)
+            await assert_eventually("merges under way", lambda: load_state(own_postgres.url)[2] > 1)
+            first.kill()
+            first.wait()
+        with background(cli("worker", "--task-queue", queue), env):
+            result = await result_within(handle, RESULT_TIMEOUT)
+    assert without_ids(stored(own_postgres.url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["upserted"]) == (ROWS, ROWS)
+
+
+async def test_postgres_stopped_mid_stage_loses_and_doubles_no_row(
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
+) -> None:
+    env, queue = service_env(own_temporal.address, own_postgres.url), f"load-{uuid.uuid4()}"
+    data, faults = held_file()
+    with http_source(data, faults) as url, background(cli("worker", "--task-queue", queue), env):
+        handle = await start_load(own_client, queue, url)
+        await assert_eventually("a chunk committed", lambda: load_state(own_postgres.url)[1] > 0)
+        own_postgres.stop()
+        faults.released.set()  # the next chunk is read, and cannot be committed
+        own_postgres.start()
+        result = await result_within(handle, RESULT_TIMEOUT)
+    assert without_ids(stored(own_postgres.url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
