@@ -60,6 +60,10 @@ def make_it_yours(project: Path) -> None:
         for number, data in enumerate(job["records"]):
             data["seconds"] = 1800 + number
         example.write_text(json.dumps(job, indent=2) + "\n", encoding="utf-8")
+    for example in (project / "examples").glob("*.csv"):  # the same records, for `load`
+        header, *rows = example.read_text(encoding="utf-8").splitlines()
+        cells = [f"{row},{1800 + number}" for number, row in enumerate(rows)]
+        example.write_text("\n".join([f"{header},seconds", *cells]) + "\n", encoding="utf-8")
 
 
 def test_the_readme_lists_the_files_this_test_edits(cookies: Cookies) -> None:

@@ -8,8 +8,11 @@ with the rows the file's records make, exactly.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,16 @@ import psycopg
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
+from {{ cookiecutter.package_name }}.loads import sources
+from {{ cookiecutter.package_name }}.loads.staging import RETENTION
+from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
+
 from .helpers import (
     EXAMPLE,
     PROJECT_ROOT,
     application_error,
     example_input,
+    free_port,
     handle_histories,
     result_within,
     run_cli,
@@ -236,3 +244,107 @@ async def test_load_and_rejects_on_the_command_line(
     ]
     unknown = run_cli("rejects", "no-such-workflow", env=env)
     assert unknown.returncode == 1 and "no load of workflow no-such-workflow" in unknown.stderr
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A bucket on a real S3-compatible server on loopback (moto's), reached through the
+    standard AWS settings, as a deployment would set them."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    sources.s3_client.cache_clear()
+    sources.s3_client().create_bucket(Bucket="exports")
+    try:
+        yield "exports"
+    finally:
+        sources.s3_client.cache_clear()
+        server.stop()
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.csv.gz"])
+async def test_an_s3_object_loads_every_row(
+    client: Client, database_url: str, task_queue: str, s3_bucket: str, name: str
+) -> None:
+    data = csv_text(NUMBERS).encode()
+    body = gzip.compress(data) if name.endswith(".gz") else data
+    sources.s3_client().put_object(Bucket=s3_bucket, Key=f"daily/{name}", Body=body)
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, f"s3://{s3_bucket}/daily/{name}")
+    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
+    assert (result["load"]["rows"], result["load"]["source"]) == (
+        ROWS,
+        f"s3://{s3_bucket}/daily/{name}",
+    )
+
+
+async def test_a_source_that_changes_between_readings_fails_the_load_naming_it(
+    client: Client, database_url: str, task_queue: str
+) -> None:
+    data = csv_text(NUMBERS).encode()
+    faults = Faults(cut_after=100_000, etags=['"v1"', '"v2"'])
+    with http_source(data, faults) as url:
+        async with serving(client, database_url, task_queue):
+            with pytest.raises(WorkflowFailureError) as failure:
+                await load(client, task_queue, url)
+    message = str(application_error(failure.value))
+    assert 'changed during the load (version "v1", now "v2")' in message
+    assert stored(database_url) == []
+
+
+async def test_a_failed_loads_staged_rows_are_swept_after_the_retention(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    bad = {n: "not,a,record,at,all,!" for n in (3, 4, 5)}
+    failing = write(tmp_path / "failing.csv", csv_text(NUMBERS[:100], bad))
+    good = write(tmp_path / "good.csv", csv_text(NUMBERS[:10]))
+    async with serving(client, database_url, task_queue):
+        with pytest.raises(WorkflowFailureError):
+            await load(client, task_queue, failing.as_uri(), max_rejects=2)
+        assert staged_rows(database_url) > 0  # kept, for a look
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "UPDATE staged_loads SET updated_at = now() - %s", [RETENTION + timedelta(1)]
+            )
+        await load(client, task_queue, good.as_uri())
+    assert staged_rows(database_url) == 0
+    with psycopg.connect(database_url) as conn:
+        states = conn.execute("SELECT state FROM staged_loads ORDER BY id").fetchall()
+    assert states == [("expired",), ("done",)]
+
+
+def staged_rows(database_url: str) -> int:
+    """Rows in the module's staged-rows table, every load's."""
+    from {{ cookiecutter.package_name }}.loads.staging import Staging
+
+    table = Staging(MODULE.table, MODULE.fields).rows_table
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
+    return int(found[0]) if found else 0
+
+
+@pytest.mark.parametrize(
+    ("source", "refusal"),
+    [
+        ({"url": "ftp://example.com/x.csv"}, "input.source.url must start with file://"),
+        ({"url": "file:///data/export.txt"}, "input.source.format: the URL's path does not end"),
+        ({"url": "file://export.csv"}, "a file:// URL needs an absolute path"),
+        ({"url": "https://example.com/x", "format": "xml"}, "input.source.format must be one"),
+    ],
+)
+def test_a_source_that_cannot_be_loaded_is_refused_before_any_activity(
+    source: dict[str, str], refusal: str
+) -> None:
+    assert MODULE.check_job is not None
+    MODULE.check_job({"source": {"url": "https://example.com/x.csv"}})  # as a schedule's job
+    with pytest.raises(InvalidInputError, match=refusal.replace(".", r"\.")):
+        MODULE.check_job({"source": source})

@@ -87,6 +87,8 @@ class Faults:
     hold_at: int | None = None
     """A body stops at this byte of the file until ``released`` is set: the test paces."""
     released: threading.Event = field(default_factory=threading.Event)
+    etags: list[str] = field(default_factory=lambda: ['"v1"'])
+    """The ETag of each response in turn, the last one for the rest: a file that changes."""
     requests: list[str] = field(default_factory=list)
     """Each request's Range header, or '' without one."""
 
@@ -121,7 +123,7 @@ def http_source(data: bytes, faults: Faults) -> Iterator[str]:
                 self.send_response(200)
             if faults.ranges:
                 self.send_header("Accept-Ranges", "bytes")
-            self.send_header("ETag", '"v1"')
+            self.send_header("ETag", faults.etags[min(len(faults.requests), len(faults.etags)) - 1])
             self.send_header("Content-Length", str(len(data) - start))
             self.end_headers()
             self._body(data[start:], start)

@@ -191,6 +191,8 @@ class HttpSource:
             refused = changed(self.url, self.expected, self._version)
             if refused:
                 raise refused
+            # A body asked for again within this attempt must be of the same version.
+            self.expected = self.expected or self._version
             skip = offset if response.status_code == 200 else 0
             self._size = whole_size(response.headers, offset - skip)
             # As the bytes arrive: what was delivered before a cut need not be asked again.
@@ -309,6 +311,7 @@ class S3Source:
             arguments["IfMatch"] = self.expected
         answer = s3_client().get_object(**arguments)
         self._version = str(answer.get("ETag") or "") or None
+        self.expected = self.expected or self._version  # for a resume within this attempt
         headers = {"content-range": answer.get("ContentRange", ""),
                    "content-length": str(answer.get("ContentLength", ""))}  # fmt: skip
         self._size = whole_size(headers, offset)

@@ -146,7 +146,10 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
         with the activity's options from the interface."""
         if "staged" in batch:
             return await workflow.execute_activity_method(
-                {{ cookiecutter.workflow_name }}Activities.merge, batch, **MERGE_OPTIONS, summary=summary
+                {{ cookiecutter.workflow_name }}Activities.merge,
+                batch,
+                **MERGE_OPTIONS,
+                summary=summary,
             )
         return await workflow.execute_activity_method(
             {{ cookiecutter.workflow_name }}Activities.upsert,
