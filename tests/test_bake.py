@@ -218,26 +218,32 @@ def test_make_bench_runs_and_writes_its_figures(cookies: Cookies, baked_venv: Pa
     report = json.loads((project / "bench.json").read_text(encoding="utf-8"))
     assert report["workflow"] == "ReconcileLedgerWorkflow"
     direct = [f"{path}/{n}" for path in ("executemany", "unnest", "copy") for n in (1, 8)]
-    services = ["service", "service_inline"]
+    files = ["file/1", "file/4"]
+    services = ["service", "service_inline", "staged"]
     assert report["items"] == dict.fromkeys(
-        [*direct, "per_item_noop", "guide_style", *services], 300
+        [*direct, "per_item_noop", "guide_style", *files, *services], 300
     )
     assert all(rate > 0 for rate in report["items_per_second"].values())
-    # Inserted into an empty table, then the same keys again, for the direct paths and
-    # the services; the best direct path of each case is named.
-    assert set(report["items_per_second_update"]) == {*direct, *services}
+    # Inserted into an empty table, then the same keys again, for the direct paths, the
+    # file paths and the services; the best direct and file path of each case is named.
+    assert set(report["items_per_second_update"]) == {*direct, *files, *services}
     assert all(rate > 0 for rate in report["items_per_second_update"].values())
     assert set(report["best_direct"].values()) <= set(direct)
+    assert set(report["best_file"].values()) <= set(files)
     for ratio in (
         "service_vs_direct",
         "service_vs_direct_update",
         "service_inline_vs_direct",
+        "staged_vs_file",
+        "staged_vs_file_update",
         "service_vs_per_item_noop",
         "service_vs_guide_style",
         "service_microseconds_per_item",
     ):
         assert report[ratio] > 0
     assert report["largest_history_events"] > 0
+    # A load's payloads are references: its id and ranges, never its rows.
+    assert 0 < report["largest_payload_bytes"] < 4096
     assert "design" in completed.stdout and "service" in completed.stdout
     # One design alone, as a run at ten million items would ask; an unknown one refused.
     alone = make(project, baked_venv, "bench", "BENCH_ARGS=--items 300 --rounds 1 --designs copy/8")

@@ -13,7 +13,6 @@ import json
 import os
 from typing import Any
 
-from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 
@@ -36,29 +35,6 @@ async def keyed(client: Client, keys: str) -> Client:
         namespace=client.namespace,
         data_converter=converter,
     )
-
-
-def payloads(message: Message) -> list[Payload]:
-    """Every payload in a history event's message, however deep it sits."""
-    if isinstance(message, Payload):
-        return [message]
-    found: list[Payload] = []
-    for _, value in message.ListFields():
-        if isinstance(value, Message):
-            items: list[Any] = [value]
-        elif hasattr(value, "values"):  # a map, such as a header's fields
-            items = list(value.values())
-        elif isinstance(value, (str, bytes, int, float)):
-            continue
-        else:  # a repeated field
-            items = list(value)
-        found += [inner for item in items if isinstance(item, Message) for inner in payloads(item)]
-    return found
-
-
-def stored_payloads(histories: list[WorkflowHistory]) -> list[Payload]:
-    """Every payload the server holds for these runs, in the order of their events."""
-    return [found for history in histories for event in history.events for found in payloads(event)]
 
 
 def plaintext_needles(job: Any) -> set[str]:

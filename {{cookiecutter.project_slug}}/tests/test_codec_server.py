@@ -38,6 +38,7 @@ from {{ cookiecutter.package_name }}.temporal.encryption import (
     EncryptionCodec,
     parse_keys,
 )
+from {{ cookiecutter.package_name }}.temporal.histories import stored_payloads
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 
 from .helpers import (
@@ -62,7 +63,6 @@ from .sealing import (
     keyed,
     plaintext_needles,
     shown_in,
-    stored_payloads,
 )
 
 UI = "http://localhost:8233"

@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.temporal.encryption import (
     EncryptionKeyError,
     parse_keys,
 )
+from {{ cookiecutter.package_name }}.temporal.histories import stored_payloads
 from {{ cookiecutter.package_name }}.temporal.payloads import (
     DATA_CONVERTER,
     MAX_PAYLOAD_BYTES,
@@ -40,7 +41,7 @@ from .helpers import (
     stored,
 )
 from .module_under_test import Job, Record, Workflow
-from .sealing import NEW, OLD, OTHER, keyed, plaintext_needles, shown_in, stored_payloads
+from .sealing import NEW, OLD, OTHER, keyed, plaintext_needles, shown_in
 
 
 def test_keys_are_read_in_order_and_a_bad_one_is_refused_without_showing_it() -> None:

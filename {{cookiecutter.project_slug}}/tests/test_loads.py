@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }}.loads import sources
 from {{ cookiecutter.package_name }}.loads.staging import RETENTION
+from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
 
 from .helpers import (
@@ -48,7 +49,6 @@ from .helpers.sources import (
 )
 from .module_under_test import MODULE, Job, Workflow
 from .module_under_test import Record as MODULE_RECORD
-from .sealing import stored_payloads
 
 # Small enough to take seconds, big enough for several chunks, batches and children.
 ROWS = 12_000
@@ -128,7 +128,7 @@ async def test_only_references_travel_in_a_loads_histories_children_included(
         histories = await handle_histories(client, handle)
     assert result["load"]["rows"] == ROWS
     assert len(histories) > 3, "the load went through children and continued runs"
-    sizes = [payload.ByteSize() for payload in stored_payloads(histories)]
+    sizes = payload_sizes(histories)
     assert sizes and max(sizes) < REFERENCE_PAYLOAD_LIMIT, f"largest payload {max(sizes)} bytes"
 
 

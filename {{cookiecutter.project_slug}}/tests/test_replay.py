@@ -30,7 +30,7 @@ from temporalio.worker import Replayer, WorkflowReplayResult
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.temporal.encryption import ENCODING, parse_keys, with_encryption
 from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, KEY_RANGE_BATCH_SIZE
-from {{ cookiecutter.package_name }}.temporal.histories import case_file, fetch, write
+from {{ cookiecutter.package_name }}.temporal.histories import case_file, fetch, stored_payloads, write
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX
@@ -44,7 +44,7 @@ from .helpers import (
     serving_stubs,
 )
 from .module_under_test import Job, Workflow
-from .sealing import TEST_KEYS, keyed, plaintext_needles, shown_in, stored_payloads
+from .sealing import TEST_KEYS, keyed, plaintext_needles, shown_in
 
 HISTORIES = sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
 # What the guard replays with: the service's converter, opening payloads sealed with

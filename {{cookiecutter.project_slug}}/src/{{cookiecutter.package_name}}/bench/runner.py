@@ -8,16 +8,20 @@ In one process, on the same servers, each round runs every design over a fresh t
   them is this machine's limit for this work.
 * ``per_item_noop``: the raw SDK, one no-op activity per item: the ceiling of any
   one-item-per-activity design.
-* ``guide_style``: one activity per item, each opening its own connection, as the
-  guide's examples do.
+* ``guide_style``: one activity per item, each opening its own connection and running one
+  plain ``INSERT ... ON CONFLICT``, as the guide's examples do.
 * ``service``: the service's own workflow with its defaults over one job of a
   ``key_range``: batches of KEY_RANGE_BATCH_SIZE, the pool, the payload guard and the
   fan-out.
 * ``service_inline``: the same items as records sent inline, as real records travel:
   jobs as big as the 200 KB payload rule allows, one batch each, INLINE_IN_FLIGHT at once.
+* ``staged``: the same items as a CSV file the service loads (docs/loading.md): staged,
+  checked row by row, merged in ranges, through Temporal; beside it PostgreSQL's own
+  path for the same file (bench/files.py), ``file/1`` and ``file/4``: COPY and one
+  merge, on one connection and on four at once, with the file cut into four parts.
 
-The direct paths and the services run twice on each table: ``insert`` (it is empty) and
-``update`` (the same keys again). The per-item designs run at most PER_ITEM_SAMPLE
+The direct paths, the file paths and the services run twice on each table: ``insert``
+(it is empty) and ``update`` (the same keys again). The per-item designs run at most PER_ITEM_SAMPLE
 items, inserted only: at their speed a big run would take hours, and their cost per
 item does not fall with size.
 """
@@ -64,15 +68,16 @@ from ..temporal.worker import (
     create_workers,
     running,
 )
-from . import paths
-from .noop import PerItemNoop, noop
+from . import files, paths
+from .noop import GuideStyle, PerItem, PerItemJob, noop
 
 log = logging.getLogger(__name__)
 
 PER_ITEM_SAMPLE = 2000
 DIRECT = tuple(f"{path}/{n}" for path in paths.PATHS for n in (1, MAX_CONCURRENT_ACTIVITIES))
-SERVICES = ("service", "service_inline")
-DESIGNS = (*DIRECT, "per_item_noop", "guide_style", *SERVICES)
+FILES = ("file/1", "file/4")
+SERVICES = ("service", "service_inline", "staged")
+DESIGNS = (*DIRECT, "per_item_noop", "guide_style", *FILES, *SERVICES)
 # Inline jobs running at once: two per activity slot, so a slot never waits for a start.
 INLINE_IN_FLIGHT = 2 * MAX_CONCURRENT_ACTIVITIES
 # Of the payload limit, what an inline job's records may take: the rest is the job's
@@ -96,7 +101,7 @@ class Measure:
 
 
 def cases_of(design: str) -> tuple[str, ...]:
-    return CASES if design in (*DIRECT, *SERVICES) else ("insert",)
+    return CASES if design in (*DIRECT, *FILES, *SERVICES) else ("insert",)
 
 
 async def timed(run: Callable[[int], Awaitable[None]], items: int) -> float:
@@ -128,11 +133,22 @@ def inline_jobs(fields: Fields, items: int) -> Iterator[dict[str, Any]]:
 class Bench:
     """The designs, on one client, one database and one module."""
 
-    def __init__(self, client: Client, database_url: str, module: WorkflowModule) -> None:
+    def __init__(
+        self, client: Client, database_url: str, module: WorkflowModule, scratch: Path
+    ) -> None:
         self.client = client
         self.database_url = database_url
         self.module = module
         self.largest_history = 0
+        self.largest_payload = 0
+        self.scratch = scratch
+        self._csv: Path | None = None
+
+    def csv_of(self, items: int) -> Path:
+        """The CSV of stand-ins 1 to ``items`` that the file designs load, made once."""
+        if self._csv is None:
+            self._csv = files.write_csv(self.scratch / "items.csv", self.module.fields, items)
+        return self._csv
 
     def empty_table(self) -> None:
         with db.connect_to_db(self.database_url, attempts=1) as conn:
@@ -152,31 +168,56 @@ class Bench:
 
         return run
 
-    def design(self, name: str) -> Callable[[int], Awaitable[None]]:
-        run: Callable[[int], Awaitable[None]] = (
-            self.direct(name) if name in DIRECT else getattr(self, name)
-        )
+    def file(self, design: str) -> Callable[[int], Awaitable[None]]:
+        """PostgreSQL's own path for the CSV the ``staged`` design loads (bench/files.py)."""
+        connections = int(design.split("/")[1])
+
+        async def run(items: int) -> None:
+            table, fields = self.module.table, self.module.fields
+            path = self.csv_of(items)
+            await files.load(self.database_url, table, fields, path, connections)
+
         return run
 
-    async def per_item_noop(self, items: int) -> None:
-        queue = f"bench-noop-{uuid.uuid4()}"
-        worker = Worker(self.client, task_queue=queue, workflows=[PerItemNoop], activities=[noop])
+    def design(self, name: str) -> Callable[[int], Awaitable[None]]:
+        if name in DIRECT:
+            return self.direct(name)
+        if name in FILES:
+            return self.file(name)
+        run: Callable[[int], Awaitable[None]] = getattr(self, name)
+        return run
+
+    async def per_item(self, items: int, activity: Callable[..., Any], name: str) -> None:
+        """One activity per item, a workflow a thousand items (rule 3)."""
+        queue = f"bench-per-item-{uuid.uuid4()}"
+        worker = Worker(self.client, task_queue=queue, workflows=[PerItem], activities=[activity])
         async with running([worker]):
             await asyncio.gather(
                 *(
                     self.client.execute_workflow(
-                        PerItemNoop.run,
-                        min(MAX_ACTIVITIES_PER_RUN, items - start),
-                        id=f"{queue}-{start}",
+                        PerItem.run,
+                        PerItemJob(activity=name, first=first + 1, count=count),
+                        id=f"{queue}-{first}",
                         task_queue=queue,
                     )
-                    for start in range(0, items, MAX_ACTIVITIES_PER_RUN)
+                    for first in range(0, items, MAX_ACTIVITIES_PER_RUN)
+                    for count in [min(MAX_ACTIVITIES_PER_RUN, items - first)]
                 )
             )
 
+    async def per_item_noop(self, items: int) -> None:
+        await self.per_item(items, noop, "bench.noop")
+
     async def guide_style(self, items: int) -> None:
-        """The service's workflow, one item per activity, and no pool: a connection each."""
-        await self.run_service([key_range_job(items, batch_size=1)], pooled=False)
+        """One activity per item, each opening a connection for one plain INSERT ... ON
+        CONFLICT, as the guide's examples do."""
+        style = GuideStyle(self.database_url, self.module.table, self.module.fields)
+        await self.per_item(items, style.upsert, "bench.guide_upsert")
+
+    async def staged(self, items: int) -> None:
+        """The service loading the CSV: staged, checked, merged, through Temporal."""
+        job = {"source": {"url": self.csv_of(items).as_uri()}}
+        await self.run_service([job], pooled=True, measure_history=True)
 
     async def service(self, items: int) -> None:
         await self.run_service([key_range_job(items)], pooled=True, measure_history=True)
@@ -212,13 +253,13 @@ class Bench:
             await asyncio.gather(*(one_at_a_time() for _ in range(in_flight)))
         if measure_history:
             for workflow_id, first_run in started:
-                longest = await self.longest_run(workflow_id, first_run)
+                runs = await histories.every_history(self.client, workflow_id, first_run)
+                # The most events in any one run, its continuations and children; the
+                # largest payload any of them carries.
+                longest = max(len(history.events) for history in runs)
                 self.largest_history = max(self.largest_history, longest)
-
-    async def longest_run(self, workflow_id: str, first_run: str | None) -> int:
-        """The most events in any one run of the workflow, its continuations and children."""
-        runs = await histories.every_history(self.client, workflow_id, first_run)
-        return max(len(history.events) for history in runs)
+                payloads = histories.payload_sizes(runs)
+                self.largest_payload = max(self.largest_payload, *payloads, 0)
 
 
 def versions(database_url: str) -> dict[str, str]:
@@ -251,7 +292,7 @@ async def measure(
             registry.load(), Path(scratch), keep=False, temporal_port=None, ui=False
         )
         async with stack as servers:
-            bench = Bench(await new_client(), servers.database_url, module)
+            bench = Bench(await new_client(), servers.database_url, module, Path(scratch))
             sample = min(items, PER_ITEM_SAMPLE)
             measures = {
                 name: Measure(sample if name in ("per_item_noop", "guide_style") else items)
@@ -262,7 +303,7 @@ async def measure(
                     if figures.applicable:
                         await run_design(bench, name, figures, round_number)
             report_versions = versions(servers.database_url)
-    return report(module, rounds, measures, bench.largest_history, report_versions)
+    return report(module, rounds, measures, bench, report_versions)
 
 
 async def run_design(bench: Bench, name: str, figures: Measure, round_number: int) -> None:
@@ -289,7 +330,7 @@ def report(
     module: WorkflowModule,
     rounds: int,
     measures: dict[str, Measure],
-    largest_history: int,
+    bench: Bench,
     report_versions: dict[str, str],
 ) -> dict[str, Any]:
     rates = {
@@ -299,6 +340,14 @@ def report(
     best = {
         case: max(
             (name for name in DIRECT if rates[case].get(name)),
+            key=lambda name: rates[case][name] or 0.0,
+            default=None,
+        )
+        for case in CASES
+    }
+    best_file = {
+        case: max(
+            (name for name in FILES if rates[case].get(name)),
             key=lambda name: rates[case][name] or 0.0,
             default=None,
         )
@@ -328,12 +377,16 @@ def report(
         "service_vs_direct": ratio("insert", "service", best["insert"]),
         "service_vs_direct_update": ratio("update", "service", best["update"]),
         "service_inline_vs_direct": ratio("insert", "service_inline", best["insert"]),
+        "best_file": best_file,
+        "staged_vs_file": ratio("insert", "staged", best_file["insert"]),
+        "staged_vs_file_update": ratio("update", "staged", best_file["update"]),
         "service_vs_per_item_noop": ratio("insert", "service", "per_item_noop", 2),
         "service_vs_guide_style": ratio("insert", "service", "guide_style", 2),
         "service_microseconds_per_item": round(1e6 / service, 2) if service else None,
         "batch_size": KEY_RANGE_BATCH_SIZE,
         "max_concurrent_activities": MAX_CONCURRENT_ACTIVITIES,
-        "largest_history_events": largest_history,
+        "largest_history_events": bench.largest_history,
+        "largest_payload_bytes": bench.largest_payload,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "cores": os.cpu_count(),
         "versions": report_versions,
@@ -360,10 +413,17 @@ def table(report: dict[str, Any]) -> str:
             f"at {report['service_vs_direct']:.2f} and {report['service_vs_direct_update']:.2f} "
             "of it"
         )
+    files = report["best_file"]
+    if files["insert"] and report["staged_vs_file"]:
+        lines.append(
+            f"best file path: {files['insert']} (insert), {files['update']} (update); staged "
+            f"at {report['staged_vs_file']:.2f} and {report['staged_vs_file_update']:.2f} of it"
+        )
     lines.append(
         f"median of {report['rounds']} rounds; batches of {report['batch_size']:,}; largest "
-        f"history {report['largest_history_events']:,} events; peak RSS "
-        f"{report['peak_rss_mib']} MiB; {report['cores']} cores"
+        f"history {report['largest_history_events']:,} events, largest payload "
+        f"{report['largest_payload_bytes']:,} bytes; peak RSS {report['peak_rss_mib']} MiB; "
+        f"{report['cores']} cores"
     )
     return "\n".join(lines)
 

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -26,6 +28,34 @@ FAN_OUT_JOB: dict[str, Any] = {
     "batch_size": 1,
     "max_activities_per_run": 3,
 }
+
+
+def payloads(message: Message) -> list[Payload]:
+    """Every payload in a history event's message, however deep it sits."""
+    if isinstance(message, Payload):
+        return [message]
+    found: list[Payload] = []
+    for _, value in message.ListFields():
+        if isinstance(value, Message):
+            items: list[Any] = [value]
+        elif hasattr(value, "values"):  # a map, such as a header's fields
+            items = list(value.values())
+        elif isinstance(value, (str, bytes, int, float)):
+            continue
+        else:  # a repeated field
+            items = list(value)
+        found += [inner for item in items if isinstance(item, Message) for inner in payloads(item)]
+    return found
+
+
+def stored_payloads(histories: list[WorkflowHistory]) -> list[Payload]:
+    """Every payload the server holds for these runs, in the order of their events."""
+    return [found for history in histories for event in history.events for found in payloads(event)]
+
+
+def payload_sizes(histories: list[WorkflowHistory]) -> list[int]:
+    """The size in bytes of every payload these runs hold: inputs, results, heartbeats."""
+    return [payload.ByteSize() for payload in stored_payloads(histories)]
 
 
 async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
