@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
-from {{ cookiecutter.package_name }}.loads.stage import CHUNK_ROWS
+from {{ cookiecutter.package_name }}.loads.stage import CHUNK_BYTES
 from {{ cookiecutter.package_name }}.temporal import runs
 
 from .helpers import (
@@ -34,17 +34,17 @@ from .module_under_test import MODULE
 
 pytestmark = pytest.mark.faults
 
-# More than a chunk before the hold, so one chunk commits while the body waits.
-ROWS = CHUNK_ROWS * 2 + 5_000
+# Two chunks and a half of rows: a chunk and a half come before the hold, so one chunk
+# commits while the body waits.
+ROW_BYTES = len(csv_text([10**6]).encode()) - len(csv_text([]).encode())
+ROWS = CHUNK_BYTES * 5 // 2 // ROW_BYTES
 NUMBERS = list(range(1, ROWS + 1))
 RESULT_TIMEOUT = 180
 
 
 def held_file() -> tuple[bytes, Faults]:
     """The file, and a body that holds after the first chunk's rows and a half."""
-    text = csv_text(NUMBERS)
-    before = csv_text(NUMBERS[: CHUNK_ROWS + CHUNK_ROWS // 2])
-    return text.encode(), Faults(hold_at=len(before.encode()))
+    return csv_text(NUMBERS).encode(), Faults(hold_at=CHUNK_BYTES * 3 // 2)
 
 
 def load_state(url: str) -> tuple[str, int, int]:

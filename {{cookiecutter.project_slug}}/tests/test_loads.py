@@ -21,6 +21,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }}.loads import sources
+from {{ cookiecutter.package_name }}.loads.stage import CHUNK_BYTES
 from {{ cookiecutter.package_name }}.loads.staging import RETENTION
 from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
@@ -28,6 +29,7 @@ from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
 from .helpers import (
     EXAMPLE,
     PROJECT_ROOT,
+    TEXT_FIELDS,
     application_error,
     example_input,
     free_port,
@@ -198,7 +200,8 @@ async def test_an_http_404_fails_the_load_at_once_without_the_urls_secrets(
     client: Client, database_url: str, task_queue: str
 ) -> None:
     with http_source(b"", Faults(missing=True)) as url:
-        secret_url = url.replace("http://", "http://user:hunter2@") + "?token=s3cr3t"
+        hidden = "hunter2"
+        secret_url = url.replace("http://", f"http://user:{hidden}@") + "?token=s3cr3t"
         async with serving(client, database_url, task_queue):
             with pytest.raises(WorkflowFailureError) as failure:
                 await load(client, task_queue, secret_url)
@@ -348,3 +351,24 @@ def test_a_source_that_cannot_be_loaded_is_refused_before_any_activity(
     MODULE.check_job({"source": {"url": "https://example.com/x.csv"}})  # as a schedule's job
     with pytest.raises(InvalidInputError, match=refusal.replace(".", r"\.")):
         MODULE.check_job({"source": source})
+
+
+@pytest.mark.skipif(not TEXT_FIELDS, reason="the record has no text field to quote")
+async def test_quoted_cells_across_lines_and_chunks_load_as_written(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    # A text cell with quotes and line ends in every row: the chunks, cut at a line end
+    # outside quotes, never split a row, and a reject names the line its row starts on.
+    def quoted(record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, TEXT_FIELDS[0]: f'{record[TEXT_FIELDS[0]]} "a"\nb'[:200]}
+
+    row_bytes = len(csv_text([10**6], edit=quoted)) - len(csv_text([]))
+    numbers = list(range(1, CHUNK_BYTES * 5 // 2 // row_bytes))
+    bad = {numbers[-10]: "not,a,record" + ",x" * len(MODULE.fields.names)}
+    path = write(tmp_path / "export.csv", csv_text(numbers, bad, edit=quoted))
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, path.as_uri())
+    expected = without_ids([quoted(row) for row in expected_rows(numbers)])
+    assert without_ids(stored(database_url)) == expected
+    # Each row takes two lines, the header one: the bad line comes before number n's row.
+    assert [r["line"] for r in result["load"]["first_rejects"]] == [2 * numbers[-10]]

@@ -9,7 +9,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,9 +30,14 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def csv_text(numbers: Sequence[int], extra_lines: dict[int, str] | None = None) -> str:
+def csv_text(
+    numbers: Sequence[int],
+    extra_lines: dict[int, str] | None = None,
+    edit: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> str:
     """A CSV of numbered records under a header of every field; ``extra_lines`` puts a
-    line of its own before the row of each number given (or after the last, for -1)."""
+    line of its own before the row of each number given (or after the last, for -1);
+    ``edit`` changes each record first."""
     extra_lines = extra_lines or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -40,7 +45,8 @@ def csv_text(numbers: Sequence[int], extra_lines: dict[int, str] | None = None) 
     for number in numbers:
         if number in extra_lines:
             out.write(extra_lines[number] + "\n")
-        writer.writerow([cell(v) for v in Record.numbered(number).to_dict().values()])
+        record = edit(dict(Record.numbered(number).to_dict()))
+        writer.writerow([cell(record[name]) for name in FIELDS.names])
     if -1 in extra_lines:
         out.write(extra_lines[-1] + "\n")
     return out.getvalue()

@@ -9,17 +9,22 @@ Every row is checked as ``from_dict`` checks a record (loads/cells.py). A row th
 not fit is a :class:`Reject`, by its line number in the file (the header is line 1),
 and the rest goes on. A :class:`Chunk` ends at a row's end, with the position there
 (bytes of the decompressed file and lines), so a stage can commit it and resume from it.
+
+The text is read a block at a time, not a line at a time: a block is cut at its last
+line end outside quotes, decoded at once and split into lines at once, and the csv
+module reads its rows; Python touches a line only where a row is refused. Measured on 2
+cores, 200,000 rows of two text fields: 225,000 rows/s a line at a time, against
+NNN,000 a block at a time.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,12 +62,14 @@ class Chunk:
     """Each row's line number and its values, in the declared fields' order."""
     rejects: list[Reject] = field(default_factory=list)
     end: Position = Position()
+    header: list[str] | None = None
+    """A CSV's header, when this chunk began the file."""
     finished: bool = False
     """True when the source has no more rows."""
 
 
 class _BlockStream(io.RawIOBase):
-    """Blocks of bytes as a file, so that io and gzip read lines from them in C."""
+    """Blocks of bytes as a file, so that io and gzip read them in C."""
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._blocks = blocks
@@ -83,40 +90,6 @@ class _BlockStream(io.RawIOBase):
         return len(taken)
 
 
-class _Lines:
-    """Decoded lines of the text, counting the bytes and lines handed out."""
-
-    def __init__(self, text: io.BufferedIOBase | gzip.GzipFile, start: Position) -> None:
-        self._text = text
-        self.bytes, self.number = start.bytes, start.lines
-        self.taken: list[str] = []  # the lines of the row being read, for a reject's excerpt
-        self.undecodable = False
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        raw = self._text.readline()
-        if not raw:
-            raise StopIteration
-        if self.bytes == 0 and raw.startswith(codecs.BOM_UTF8):
-            line = raw[len(codecs.BOM_UTF8) :].decode("utf-8", "replace")
-        else:
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.undecodable = True
-                line = raw.decode("utf-8", "replace")
-        self.bytes += len(raw)
-        self.number += 1
-        self.taken.append(line)
-        return line
-
-    def excerpt(self) -> str:
-        # A NUL is shown as its escape: PostgreSQL's text cannot hold the character.
-        return "".join(self.taken).rstrip("\r\n")[:EXCERPT].replace("\x00", "\\x00")
-
-
 class RowReader:
     """The rows of a source's text from a position, a chunk at a time."""
 
@@ -134,27 +107,17 @@ class RowReader:
         if fmt.endswith(".gz"):
             stream = gzip.GzipFile(fileobj=stream)
             _skip(stream, start.bytes)  # a gzip stream cannot start mid-way: read up to it
-        self.lines = _Lines(stream, start)
+        self._stream = stream
+        self._pending = bytearray()
+        self._ended = False
+        self.position = start
         self.header = header
         self.converters: list[Converter] = []
         self.width = 0  # a CSV row's cells: the header's columns
-        self._csv = csv.reader(self.lines, strict=True)
-        if self.format == "csv":
-            if header is not None:
-                self._use_header(header)
-        else:
+        if self.format != "csv":
             self.converters = json_converters(fields)
-
-    def read_header(self) -> list[str] | None:
-        """A CSV's header, at the start of the file: its columns, checked against the fields."""
-        if self.format != "csv" or self.header is not None:
-            return None
-        try:
-            header = next(self._csv)
-        except StopIteration:
-            raise HeaderError("the file is empty: a CSV starts with a header row") from None
-        self._use_header([column.strip() for column in header])
-        return self.header
+        elif header is not None:
+            self._use_header(header)
 
     def _use_header(self, header: list[str]) -> None:
         try:
@@ -163,71 +126,164 @@ class RowReader:
             raise HeaderError(str(error)) from None
         self.header, self.width = header, len(header)
 
-    def chunk(self, max_rows: int, max_seconds: float) -> Chunk:
-        """The next rows, up to ``max_rows`` or for about ``max_seconds``, then the position."""
-        chunk = Chunk()
-        deadline = time.monotonic() + max_seconds
-        read = self._read_csv if self.format == "csv" else self._read_json
-        while len(chunk.rows) < max_rows:
-            if len(chunk.rows) % 256 == 0 and chunk.rows and time.monotonic() > deadline:
-                break
-            self.lines.taken.clear()
-            self.lines.undecodable = False
-            first_line = self.lines.number + 1
+    def chunk(self, max_bytes: int, max_seconds: float) -> Chunk:
+        """The next rows: about ``max_bytes`` of text, or what came in ``max_seconds``."""
+        body = self._next_body(max_bytes, time.monotonic() + max_seconds)
+        finished = self._ended and not self._pending
+        text, undecodable = _decoded(body, at_start=self.position.bytes == 0)
+        lines = _lines(text)
+        chunk = Chunk(finished=finished)
+        if self.format == "csv":
+            self._read_csv(lines, undecodable, chunk)
+        else:
+            self._read_json(lines, undecodable, chunk)
+        self.position = Position(self.position.bytes + len(body), self.position.lines + len(lines))
+        chunk.end = self.position
+        return chunk
+
+    def _next_body(self, max_bytes: int, deadline: float) -> bytes:
+        """Bytes up to the last whole row in what was read: all of it at the end."""
+        while True:
+            pending = self._pending
+            while not self._ended and len(pending) < max_bytes:
+                if pending and time.monotonic() > deadline:
+                    break
+                piece = self._stream.read1(max_bytes)
+                if not piece:
+                    self._ended = True
+                pending += piece
+            cut = len(pending) if self._ended else self._row_end(pending)
+            if cut or self._ended:
+                body = bytes(pending[:cut])
+                del pending[:cut]
+                return body
+            max_bytes *= 2  # a row longer than a chunk: read on
+
+    def _row_end(self, data: bytearray) -> int:
+        """Where the last whole row in ``data`` ends: after a line end outside quotes."""
+        end = data.rfind(b"\n")
+        if self.format != "csv":
+            return end + 1
+        # The chunk begins at a row's start, so a line end is outside quotes when an even
+        # number of quotes comes before it ("" inside a quoted cell counts twice).
+        quotes = data.count(b'"', 0, end) if end >= 0 else 0
+        while end >= 0 and quotes % 2:
+            previous = data.rfind(b"\n", 0, end)
+            quotes -= data.count(b'"', previous + 1, end)
+            end = previous
+        return end + 1
+
+    def _read_csv(self, lines: list[str], undecodable: set[int], chunk: Chunk) -> None:
+        reader = csv.reader(lines, strict=True)
+        first_line = self.position.lines + 1
+        suspect = bool(undecodable) or any("\x00" in line for line in lines)
+        done = 0  # lines the reader has taken
+        while True:
+            start = done
             try:
-                values = read()
+                cells = next(reader)
             except StopIteration:
-                chunk.finished = True
-                break
+                return
+            except csv.Error as error:
+                done = reader.line_num
+                chunk.rejects.append(
+                    _reject(lines, start, done, first_line, None, f"not CSV: {error}")
+                )
+                continue
+            done = reader.line_num
+            if not cells:
+                continue  # a blank line
+            if self.header is None:
+                self._use_header([column.strip() for column in cells])
+                chunk.header = self.header
+                continue
+            try:
+                if suspect:
+                    _check_text(lines, start, done, undecodable)
+                if len(cells) != self.width:
+                    raise _RowError(f"has {len(cells)} cells, the header names {self.width}")
+                values = [convert(cells) for convert in self.converters]
             except (FieldError, _RowError) as error:
                 name = error.field if isinstance(error, FieldError) else None
                 problem = str(error).removeprefix(f"{name}: ") if name else str(error)
-                chunk.rejects.append(Reject(first_line, name, problem, self.lines.excerpt()))
+                chunk.rejects.append(_reject(lines, start, done, first_line, name, problem))
                 continue
-            if values is not None:
-                chunk.rows.append((first_line, values))
-        chunk.end = Position(self.lines.bytes, self.lines.number)
-        return chunk
+            chunk.rows.append((first_line + start, values))
 
-    def _read_csv(self) -> list[Any] | None:
-        try:
-            cells = next(self._csv)
-        except csv.Error as error:
-            raise _RowError(f"not CSV: {error}") from None
-        self._check_text()
-        if not cells:
-            return None  # a blank line
-        if len(cells) != self.width:
-            raise _RowError(f"has {len(cells)} cells, the header names {self.width}")
-        return [convert(cells) for convert in self.converters]
-
-    def _read_json(self) -> list[Any] | None:
-        line = next(self.lines)
-        self._check_text()
-        if not line.strip():
-            return None
-        if "\\u0000" in line:
-            raise _RowError(NUL)
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise _RowError(f"not JSON: {error.msg} at column {error.colno}") from None
-        if not isinstance(data, dict):
-            raise _RowError("must be a JSON object, one record")
-        unknown = data.keys() - set(self.fields.names)
-        if unknown:
-            raise _RowError(f"has unknown field {sorted(unknown)[0]!r}")
-        return [convert(data) for convert in self.converters]
-
-    def _check_text(self) -> None:
-        if self.lines.undecodable:
-            raise _RowError("is not UTF-8 text")
-        if any("\x00" in line for line in self.lines.taken):
-            raise _RowError(NUL)
+    def _read_json(self, lines: list[str], undecodable: set[int], chunk: Chunk) -> None:
+        first_line = self.position.lines + 1
+        names = set(self.fields.names)
+        for index, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                _check_text(lines, index, index + 1, undecodable)
+                if "\\u0000" in line:
+                    raise _RowError(NUL)
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise _RowError(f"not JSON: {error.msg} at column {error.colno}") from None
+                if not isinstance(data, dict):
+                    raise _RowError("must be a JSON object, one record")
+                unknown = data.keys() - names
+                if unknown:
+                    raise _RowError(f"has unknown field {sorted(unknown)[0]!r}")
+                values = [convert(data) for convert in self.converters]
+            except (FieldError, _RowError) as error:
+                name = error.field if isinstance(error, FieldError) else None
+                problem = str(error).removeprefix(f"{name}: ") if name else str(error)
+                chunk.rejects.append(_reject(lines, index, index + 1, first_line, name, problem))
+                continue
+            chunk.rows.append((first_line + index, values))
 
 
 class _RowError(ValueError):
     """A row that is not a record at all: no field to name."""
+
+
+def _decoded(body: bytes, *, at_start: bool) -> tuple[str, set[int]]:
+    """The body as text, and the indexes of its lines that are not UTF-8 (decoded with
+    replacement characters, to be refused)."""
+    if at_start and body.startswith(b"\xef\xbb\xbf"):  # a byte order mark: not data
+        body = body[3:]
+    try:
+        return body.decode("utf-8"), set()
+    except UnicodeDecodeError:
+        pass
+    raw_lines = body.split(b"\n")
+    undecodable = set()
+    for index, raw in enumerate(raw_lines):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable.add(index)
+    return body.decode("utf-8", "replace"), undecodable
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines, each with its line end: what the csv module reads."""
+    lines = text.split("\n")
+    last = lines.pop()
+    lines = [line + "\n" for line in lines]
+    if last:  # the file's last line, without a line end
+        lines.append(last)
+    return lines
+
+
+def _check_text(lines: Sequence[str], start: int, stop: int, undecodable: set[int]) -> None:
+    if undecodable and any(index in undecodable for index in range(start, stop)):
+        raise _RowError("is not UTF-8 text")
+    if any("\x00" in line for line in lines[start:stop]):
+        raise _RowError(NUL)
+
+
+def _reject(
+    lines: Sequence[str], start: int, stop: int, first_line: int, name: str | None, problem: str
+) -> Reject:
+    # A NUL is shown as its escape: PostgreSQL's text cannot hold the character.
+    excerpt = "".join(lines[start:stop]).rstrip("\r\n")[:EXCERPT].replace("\x00", "\\x00")
+    return Reject(first_line + start, name, problem, excerpt)
 
 
 def _skip(stream: gzip.GzipFile, count: int) -> None:

@@ -25,9 +25,9 @@ from .staging import RETENTION, LoadRow, Staging
 
 log = logging.getLogger(__name__)
 
-# A chunk is committed after this many rows, or after CHUNK_SECONDS of reading,
+# A chunk is committed after this much text, or after CHUNK_SECONDS of reading,
 # whichever comes first: a slow source still moves its committed position on.
-CHUNK_ROWS = 10_000
+CHUNK_BYTES = 1 << 20
 CHUNK_SECONDS = 2.0
 # While a chunk is read, the position is heartbeaten this often: well inside the
 # stage's heartbeat_timeout, so a worker that dies is noticed and a live one is not.
@@ -87,14 +87,14 @@ async def _stage_chunks(
         heartbeat(_position(load, source.size()))
 
     try:
-        header = await _in_thread(reader.read_header, beat)
         pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
         while True:
             chunk = await pending
             if not chunk.finished:
                 # The next chunk is read while this one commits.
                 pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
-            load = await staging.commit(conn, load, chunk, source.version(), header or load.header)
+            header = chunk.header or load.header
+            load = await staging.commit(conn, load, chunk, source.version(), header)
             beat()
             if load.rejects > request["max_rejects"]:
                 raise PermanentError(
@@ -111,7 +111,7 @@ async def _stage_chunks(
 
 
 def _read_chunk(reader: RowReader) -> Callable[[], Chunk]:
-    return lambda: reader.chunk(CHUNK_ROWS, CHUNK_SECONDS)
+    return lambda: reader.chunk(CHUNK_BYTES, CHUNK_SECONDS)
 
 
 async def _in_thread(work: Callable[[], T], beat: Callable[[], None]) -> T:
