@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
@@ -33,7 +33,6 @@ CHUNK_SECONDS = 2.0
 # stage's heartbeat_timeout, so a worker that dies is noticed and a live one is not.
 HEARTBEAT_SECONDS = 2.0
 
-T = TypeVar("T")
 Heartbeat = Callable[..., None]
 
 
@@ -81,18 +80,22 @@ async def _stage_chunks(
     reader = RowReader(blocks, load.format, staging.fields, load.position, load.header)
     if load.position.lines:
         log.info("load %d resumes at line %s", load.id, f"{load.position.lines + 1:,}")
-    pending: asyncio.Future[Chunk] | None = None
 
     def beat() -> None:  # the latest committed position
         heartbeat(_position(load, source.size()))
 
+    def read() -> Chunk:
+        return reader.chunk(CHUNK_BYTES, CHUNK_SECONDS)
+
+    beating = asyncio.ensure_future(_beat_until_cancelled(beat))
+    # On a thread: parsing is CPU work that must not stall the worker's event loop.
+    reading = asyncio.ensure_future(asyncio.to_thread(read))
     try:
-        pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
         while True:
-            chunk = await pending
-            if not chunk.finished:
-                # The next chunk is read while this one commits.
-                pending = asyncio.ensure_future(_in_thread(_read_chunk(reader), beat))
+            # Shielded: a cancelled attempt must not forget the thread, which reads on.
+            chunk = await asyncio.shield(reading)
+            if not chunk.finished:  # the next chunk is read while this one commits
+                reading = asyncio.ensure_future(asyncio.to_thread(read))
             header = chunk.header or load.header
             load = await staging.commit(conn, load, chunk, source.version(), header)
             beat()
@@ -105,22 +108,17 @@ async def _stage_chunks(
             if chunk.finished:
                 return load
     finally:
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
-        blocks.close()
+        beating.cancel()
+        if reading.done():
+            blocks.close()
+        else:  # a thread cannot be stopped: the source closes when its read returns
+            reading.add_done_callback(lambda _: blocks.close())
 
 
-def _read_chunk(reader: RowReader) -> Callable[[], Chunk]:
-    return lambda: reader.chunk(CHUNK_BYTES, CHUNK_SECONDS)
-
-
-async def _in_thread(work: Callable[[], T], beat: Callable[[], None]) -> T:
-    """``work()`` on a thread, heartbeating while it runs."""
-    task = asyncio.ensure_future(asyncio.to_thread(work))
+async def _beat_until_cancelled(beat: Callable[[], None]) -> None:
+    """Heartbeat every HEARTBEAT_SECONDS, while chunks are read and committed."""
     while True:
-        done, _ = await asyncio.wait([task], timeout=HEARTBEAT_SECONDS)
-        if done:
-            return task.result()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
         beat()
 
 
