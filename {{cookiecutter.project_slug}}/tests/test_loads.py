@@ -8,7 +8,9 @@ with the rows the file's records make, exactly.
 from __future__ import annotations
 
 import asyncio
+import csv
 import gzip
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -182,17 +184,22 @@ FAULTS = {
 }
 
 
+# The served file: about a hundred thousand rows, several chunks of any record.
+HTTP_NUMBERS = list(range(1, 100_001))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("case", FAULTS)
 async def test_an_http_source_with_faults_loads_exactly_the_clean_rows(
     client: Client, database_url: str, task_queue: str, case: str
 ) -> None:
     faults, asked = FAULTS[case]
-    data = csv_text(NUMBERS).encode()
+    data = csv_text(HTTP_NUMBERS).encode()
     with http_source(data, faults) as url:
         async with serving(client, database_url, task_queue):
             result, _ = await load(client, task_queue, url)
-    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
-    assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
+    assert without_ids(stored(database_url)) == expected_rows(HTTP_NUMBERS)
+    assert (result["load"]["rows"], result["load"]["rejects"]) == (len(HTTP_NUMBERS), 0)
     assert faults.requests == asked
 
 
@@ -372,3 +379,32 @@ async def test_quoted_cells_across_lines_and_chunks_load_as_written(
     assert without_ids(stored(database_url)) == expected
     # Each row takes two lines, the header one: the bad line comes before number n's row.
     assert [r["line"] for r in result["load"]["first_rejects"]] == [2 * numbers[-10]]
+
+
+# Values that pass the record's checks but not PostgreSQL's: a decimal past numeric's range,
+# NaN in a json object. The record may have neither.
+REFUSED_BY_POSTGRES = {"decimal": "1e200000", "json": '{"a": NaN}'}
+REFUSABLE = [f for f in MODULE.fields.all if f.type in REFUSED_BY_POSTGRES]
+
+
+@pytest.mark.skipif(not REFUSABLE, reason="no field of this record takes such a value")
+async def test_a_value_postgresql_refuses_is_a_reject_naming_its_field_and_the_rest_loads(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    field = REFUSABLE[0]
+    numbers = NUMBERS[:3000]
+    marked = dict(MODULE_RECORD.numbered(1500).to_dict())
+
+    def refused(record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, field.name: "__refused__"} if record == marked else record
+
+    quoted = io.StringIO()
+    csv.writer(quoted, lineterminator="").writerow([REFUSED_BY_POSTGRES[field.type]])
+    text = csv_text(numbers, edit=refused).replace("__refused__", quoted.getvalue())
+    path = write(tmp_path / "export.csv", text)
+    async with serving(client, database_url, task_queue):
+        result, _ = await load(client, task_queue, path.as_uri())
+    [reject] = result["load"]["first_rejects"]
+    assert (reject["line"], reject["field"]) == (1501, field.name)
+    assert reject["error"].startswith("refused by PostgreSQL: ")
+    assert without_ids(stored(database_url)) == expected_rows([n for n in numbers if n != 1500])

@@ -94,6 +94,17 @@ def _json_typed(field: Field, value: Any) -> Any:
 
 
 def _csv_cell(field: Field, index: int) -> Converter:
+    if field.type == "str":
+        # A cell is text already: the field's own check is all there is to do, and the
+        # shortest way matters, a call a cell (a million rows of ten fields).
+        load = field.load
+
+        def text(cells: Sequence[str]) -> Any:
+            cell = cells[index]
+            return None if cell == "" and field.optional else load(cell)
+
+        return text
+
     def convert(cells: Sequence[str]) -> Any:
         cell = cells[index]
         if cell == "" and field.optional:

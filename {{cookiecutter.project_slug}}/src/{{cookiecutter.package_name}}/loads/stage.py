@@ -54,7 +54,7 @@ async def stage_source(
     if load.state != "staging":  # an attempt that finished, whose answer was lost
         if load.state == "failed":
             raise PermanentError(f"load {load.id} of {shown(url)} failed before")
-        return {"load": load.id, "rows": load.rows_staged}
+        return {"load": load.id, "count": load.seq}
     try:
         load = await _stage_chunks(conn, staging, request, load, heartbeat)
     except PermanentError as error:

@@ -20,6 +20,7 @@ table and its fields, so a record given a new field stages into a new table.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,7 +35,7 @@ from ..bulk import REFUSALS, columns_named, on_conflict
 from ..fields import Fields
 from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest, shown
 from ..temporal.retry import PermanentError
-from .formats import Chunk, Position
+from .formats import EXCERPT, Chunk, Position, Reject
 
 # A failed or abandoned load's staged rows are kept this long for a look, then swept.
 RETENTION = timedelta(days=7)
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS staged_loads (
         CHECK (state IN ('staging', 'merging', 'done', 'failed', 'expired')),
     bytes BIGINT NOT NULL DEFAULT 0,
     lines BIGINT NOT NULL DEFAULT 0,
+    seq BIGINT NOT NULL DEFAULT 0,  -- sequence numbers given to rows: staged or refused
     rows_staged BIGINT NOT NULL DEFAULT 0,
     rejects BIGINT NOT NULL DEFAULT 0,
     duplicates BIGINT NOT NULL DEFAULT 0,
@@ -97,6 +99,7 @@ class LoadRow:
     id: int
     state: str
     position: Position
+    seq: int
     rows_staged: int
     rejects: int
     header: list[str] | None
@@ -179,62 +182,100 @@ class Staging:
         version: str | None,
         header: Sequence[str] | None,
     ) -> LoadRow:
-        """The chunk's rows, its rejects and the position after it, in one transaction."""
-        seq = load.rows_staged
+        """The chunk's rows, its rejects and the position after it, in one transaction,
+        if the load is still at the position the chunk was read from."""
         async with conn.transaction(), conn.cursor() as cursor:
+            # Locked, so that two attempts of one stage commit one after the other, and
+            # the second finds the position moved.
             await cursor.execute(
-                "UPDATE staged_loads SET bytes = %s, lines = %s, rows_staged = %s, "
-                "rejects = rejects + %s, version = coalesce(version, %s), "
-                "header = coalesce(header, %s), updated_at = now() "
-                "WHERE id = %s AND state = 'staging' AND bytes = %s AND lines = %s",
-                [
-                    chunk.end.bytes,
-                    chunk.end.lines,
-                    seq + len(chunk.rows),
-                    len(chunk.rejects),
-                    version,
-                    list(header) if header is not None else None,
-                    load.id,
-                    load.position.bytes,
-                    load.position.lines,
-                ],
+                "SELECT 1 FROM staged_loads WHERE id = %s AND state = 'staging' "
+                "AND bytes = %s AND lines = %s FOR UPDATE",
+                [load.id, load.position.bytes, load.position.lines],
             )
-            if cursor.rowcount != 1:
+            if await cursor.fetchone() is None:
                 raise StageConflictError(
                     f"load {load.id} moved on from line {load.position.lines:,} in another "
                     "attempt: this chunk is left to it"
                 )
-            if chunk.rows:
-                async with cursor.copy(self.copy_rows) as copy:
-                    for place, (line, values) in enumerate(chunk.rows, start=seq + 1):
-                        for column in self._json:
-                            if values[column] is not None:
-                                values[column] = Jsonb(values[column])
-                        await copy.write_row([load.id, place, line, *values])
-            if chunk.rejects:
+            rows = [
+                (load.seq + place, line, self._wrapped(values))
+                for place, (line, values) in enumerate(chunk.rows, start=1)
+            ]
+            refused = await self._copy(conn, cursor, load.id, rows) if rows else []
+            rejects = [*chunk.rejects, *refused]
+            if rejects:
                 async with cursor.copy(
                     "COPY staged_load_rejects (load_id, line, field, error, excerpt) FROM STDIN"
                 ) as copy:
-                    for reject in chunk.rejects:
+                    for reject in rejects:
                         await copy.write_row(
                             [load.id, reject.line, reject.field, reject.error, reject.excerpt]
                         )
+            staged = load.rows_staged + len(rows) - len(refused)
+            await cursor.execute(
+                "UPDATE staged_loads SET bytes = %s, lines = %s, seq = %s, rows_staged = %s, "
+                "rejects = rejects + %s, version = coalesce(version, %s), "
+                "header = coalesce(header, %s), updated_at = now() WHERE id = %s",
+                [
+                    chunk.end.bytes,
+                    chunk.end.lines,
+                    load.seq + len(rows),
+                    staged,
+                    len(rejects),
+                    version,
+                    list(header) if header is not None else None,
+                    load.id,
+                ],
+            )
         return LoadRow(
             load.id,
             load.state,
             chunk.end,
-            seq + len(chunk.rows),
-            load.rejects + len(chunk.rejects),
+            load.seq + len(rows),
+            staged,
+            load.rejects + len(rejects),
             list(header) if header is not None else load.header,
             load.version or version,
             load.format,
         )
 
+    def _wrapped(self, values: list[Any]) -> list[Any]:
+        for column in self._json:
+            if values[column] is not None:
+                values[column] = Jsonb(values[column])
+        return values
+
+    async def _copy(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        cursor: psycopg.AsyncCursor[Any],
+        load_id: int,
+        rows: Sequence[tuple[int, int, list[Any]]],
+    ) -> list[Reject]:
+        """COPY the rows; those PostgreSQL refuses (a value past numeric's range, a date
+        past its calendar), found by halving in savepoints, come back as rejects, naming
+        the column but never the value. Their sequence numbers stay unused."""
+        try:
+            # In a savepoint, so that a refusal undoes this COPY alone.
+            async with conn.transaction(), cursor.copy(self.copy_rows) as copy:
+                for seq, line, values in rows:
+                    await copy.write_row([load_id, seq, line, *values])
+            return []
+        except REFUSALS as error:
+            if len(rows) > 1:
+                middle = len(rows) // 2
+                left = await self._copy(conn, cursor, load_id, rows[:middle])
+                return left + await self._copy(conn, cursor, load_id, rows[middle:])
+            column = re.search(r"\bcolumn (\w+)", error.diag.context or "")
+            refusal = f"refused by PostgreSQL: {error.diag.message_primary}"
+            excerpt = ", ".join(map(str, rows[0][2]))[:EXCERPT]
+            return [Reject(rows[0][1], column[1] if column else None, refusal, excerpt)]
+
     async def seal(self, conn: psycopg.AsyncConnection[Any], load: LoadRow) -> StagedLoad:
         """Staging done: the rows a later line repeats go, and the load is ready to merge."""
         async with conn.transaction(), conn.cursor() as cursor:
             await cursor.execute(
-                "SELECT state, rows_staged FROM staged_loads WHERE id = %s FOR UPDATE", [load.id]
+                "SELECT state, seq FROM staged_loads WHERE id = %s FOR UPDATE", [load.id]
             )
             found = await cursor.fetchone()
             assert found is not None
@@ -245,7 +286,7 @@ class Staging:
                     "updated_at = now() WHERE id = %s",
                     [cursor.rowcount, load.id],
                 )
-        return {"load": load.id, "rows": int(found[1])}
+        return {"load": load.id, "count": int(found[1])}
 
     async def fail(self, conn: psycopg.AsyncConnection[Any], load_id: int, error: str) -> None:
         """Mark the load failed, with why; its staged rows stay until the sweep."""
@@ -345,6 +386,7 @@ def _load_row(found: dict[str, Any]) -> LoadRow:
         id=int(found["id"]),
         state=str(found["state"]),
         position=Position(int(found["bytes"]), int(found["lines"])),
+        seq=int(found["seq"]),
         rows_staged=int(found["rows_staged"]),
         rejects=int(found["rejects"]),
         header=found["header"],

@@ -58,10 +58,11 @@ class StageRequest(TypedDict):
 
 
 class StagedLoad(TypedDict):
-    """The stage activity's answer: the load, and how many rows it staged."""
+    """The stage activity's answer: the load, and how many sequence numbers its rows took
+    (the staged ones, and any PostgreSQL refused): the range the merges go over."""
 
     load: int
-    rows: int
+    count: int
 
 
 class ShownReject(TypedDict):
@@ -146,7 +147,7 @@ def stage_request(job: Mapping[str, Any]) -> StageRequest:
 def staged_job(job: Mapping[str, Any], staged: StagedLoad) -> Any:
     """The job's staged rows as a job of the fan-out's, with the job's own options."""
     kept = {key: job[key] for key in ("batch_size", "max_activities_per_run") if key in job}
-    return {**kept, "staged": {"load": staged["load"], "first": 1, "count": staged["rows"]}}
+    return {**kept, "staged": {"load": staged["load"], "first": 1, "count": staged["count"]}}
 
 
 def finishes_load(job: Mapping[str, Any]) -> bool:

@@ -169,7 +169,7 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
 
     async def finish_load(self, job: {{ cookiecutter.workflow_name }}Job) -> LoadSummary:
         """Step 5: the load's staged rows go, its counts come back."""
-        load: StagedLoad = {"load": job["staged"]["load"], "rows": job["staged"]["count"]}
+        load: StagedLoad = {"load": job["staged"]["load"], "count": job["staged"]["count"]}
         return await workflow.execute_activity_method(
             {{ cookiecutter.workflow_name }}Activities.finish_load, load, **MERGE_OPTIONS
         )
