@@ -101,14 +101,21 @@ def own_temporal(tmp_path: Path) -> Iterator[TemporalServer]:
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[dev.EmbeddedPostgres]:
-    """A PostgreSQL server of this test's own, with every schema, that it may stop."""
-    server = dev.EmbeddedPostgres(tmp_path / "pg", keep=False)
-    apply_every_schema(server.url)
-    try:
-        yield server
-    finally:
-        server.cleanup()
+def own_postgres() -> Iterator[dev.EmbeddedPostgres]:
+    """A PostgreSQL server of this test's own, with every schema, that it may stop.
+
+    Its data lives in a directory of its own under the system's temporary directory, as
+    the session's does, not under pytest's tmp_path: pytest makes its base directory
+    private again whenever another run starts (two services' suites at once, as root),
+    and PostgreSQL's own user could then no longer reach its data when it restarts.
+    """
+    with tempfile.TemporaryDirectory(prefix="pg-") as scratch:
+        server = dev.EmbeddedPostgres(Path(scratch) / "data", keep=False)
+        apply_every_schema(server.url)
+        try:
+            yield server
+        finally:
+            server.cleanup()
 
 
 @pytest_asyncio.fixture

@@ -30,7 +30,12 @@ from temporalio.worker import Replayer, WorkflowReplayResult
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.temporal.encryption import ENCODING, parse_keys, with_encryption
 from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, KEY_RANGE_BATCH_SIZE
-from {{ cookiecutter.package_name }}.temporal.histories import case_file, fetch, stored_payloads, write
+from {{ cookiecutter.package_name }}.temporal.histories import (
+    case_file,
+    fetch,
+    stored_payloads,
+    write,
+)
 from {{ cookiecutter.package_name }}.temporal.inputs import InputChecks
 from {{ cookiecutter.package_name }}.temporal.payloads import DATA_CONVERTER
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX
