@@ -25,8 +25,10 @@ from temporalio.client import Client, WorkflowFailureError
 from {{ cookiecutter.package_name }}.loads import sources
 from {{ cookiecutter.package_name }}.loads.stage import CHUNK_BYTES
 from {{ cookiecutter.package_name }}.loads.staging import RETENTION
+from {{ cookiecutter.package_name }}.temporal import schedules
 from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
+from {{ cookiecutter.package_name }}.temporal.schedules import Declared, ScheduledJob
 
 from .helpers import (
     EXAMPLE,
@@ -340,6 +342,17 @@ def staged_rows(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         found = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
     return int(found[0]) if found else 0
+
+
+def test_a_schedule_may_carry_a_source_as_docs_schedules_shows() -> None:
+    nightly = ScheduledJob(
+        id="nightly-export",
+        job={"source": {"url": "s3://exports/daily/export.csv.gz"}},
+        cron="0 2 * * *",
+    )
+    bad = ScheduledJob(id="bad-export", job={"source": {"url": "ftp://x/y.csv"}}, cron="0 2 * * *")
+    found = schedules.problems([Declared(MODULE, nightly), Declared(MODULE, bad)])
+    assert [problem.split(":")[0] for problem in found] == ["schedule 'bad-export'"]
 
 
 @pytest.mark.parametrize(
