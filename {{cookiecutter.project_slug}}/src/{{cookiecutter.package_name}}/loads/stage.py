@@ -2,11 +2,10 @@
 
 An attempt reads the load's committed position, opens the source there, and repeats:
 read a chunk of rows (on a thread: parsing is CPU work that must not stall the
-worker's event loop), commit it with the new position, heartbeat the position. The
-next chunk is read while the last one commits. A retried attempt, after a worker
-died or PostgreSQL went away, starts from what was committed: no row is staged
-twice or lost. Rejects count against the job's ``max_rejects``; past it, the load
-fails, for the file is not this record's.
+worker's event loop), commit it with the new position, heartbeat the position. A
+retried attempt, after a worker died or PostgreSQL went away, starts from what was
+committed: no row is staged twice or lost. Rejects count against the job's
+``max_rejects``; past it, the load fails, for the file is not this record's.
 """
 
 from __future__ import annotations
@@ -94,10 +93,13 @@ async def _stage_chunks(
         while True:
             # Shielded: a cancelled attempt must not forget the thread, which reads on.
             chunk = await asyncio.shield(reading)
-            if not chunk.finished:  # the next chunk is read while this one commits
-                reading = asyncio.ensure_future(asyncio.to_thread(read))
             header = chunk.header or load.header
             load = await staging.commit(conn, load, chunk, source.version(), header)
+            # The next chunk is read after this one commits, not while it does: both are
+            # Python's work, one interpreter lock apart. 200,000 rows on 2 cores: 1.45 s
+            # to stage reading ahead, 1.30 s one after the other (COPY 0.96 s and 0.45 s).
+            if not chunk.finished:
+                reading = asyncio.ensure_future(asyncio.to_thread(read))
             beat()
             if load.rejects > request["max_rejects"]:
                 raise PermanentError(
