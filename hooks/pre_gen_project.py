@@ -68,8 +68,11 @@ RESERVED_NAMES = words(
 
 # Modules that sit next to the workflow's module inside the package.
 SIBLING_MODULES = words(
-    "temporal config db dev cli main __main__ logs progress registry health bench redaction fields"
+    "temporal config db dev cli main __main__ logs progress registry health bench redaction "
+    "fields bulk loads"
 )
+# The tables of staged loads (loads/staging.py), beside every module's own.
+LOAD_TABLES_PREFIX = "staged_"
 
 # Length limits keep every generated line within the baked project's 100-column
 # style: the longest names of each kind are baked and linted by the template tests.
@@ -165,6 +168,10 @@ RULES: dict[str, list[Rule]] = {
         ),
         at_most(63),  # PostgreSQL silently truncates longer identifiers.
         none_of(SQL_RESERVED, "must not be an SQL reserved word"),
+        (
+            f"must not start with {LOAD_TABLES_PREFIX!r}, which names the tables of staged loads",
+            lambda value: not value.startswith(LOAD_TABLES_PREFIX),
+        ),
     ],
 }
 

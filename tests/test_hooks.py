@@ -107,6 +107,8 @@ BAD_VALUES = [
     Bad("table_name", "Pages", "uppercase"),
     Bad("table_name", "pages;drop table x", "sql-injection"),
     Bad("table_name", "my-pages", "hyphen"),
+    Bad("table_name", "staged_loads", "staged-loads-table"),
+    Bad("workflow_module", "loads", "sibling-loads"),
     Bad("record_name", "shipment", "lowercase-start"),
     Bad("record_name", "Shipment_Line", "underscore"),
     Bad("record_name", "ShipmentDict", "suffix-dict"),
