@@ -16,18 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from {{ cookiecutter.package_name }}.bench.files import cell
+
 from ..module_under_test import FIELDS, Record
-
-
-def cell(value: Any) -> str:
-    """A payload value as a CSV cell: text as it is, lists and objects as JSON text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
 
 
 def csv_text(

@@ -345,22 +345,19 @@ def report(
         case: {name: figures.items_per_second(case) for name, figures in measures.items()}
         for case in CASES
     }
-    best = {
-        case: max(
-            (name for name in DIRECT if rates[case].get(name)),
-            key=lambda name: rates[case][name] or 0.0,
-            default=None,
-        )
-        for case in CASES
-    }
-    best_file = {
-        case: max(
-            (name for name in FILES if rates[case].get(name)),
-            key=lambda name: rates[case][name] or 0.0,
-            default=None,
-        )
-        for case in CASES
-    }
+
+    def fastest(names: Sequence[str]) -> dict[str, str | None]:
+        """Of ``names``, the fastest in each case that ran."""
+        return {
+            case: max(
+                (name for name in names if rates[case].get(name)),
+                key=lambda name: rates[case][name] or 0.0,
+                default=None,
+            )
+            for case in CASES
+        }
+
+    best, best_file = fastest(DIRECT), fastest(FILES)
 
     def ratio(case: str, design: str, other: str | None, digits: int = 3) -> float | None:
         mine, that = rates[case].get(design), rates[case].get(other) if other else None

@@ -18,7 +18,7 @@ import email.utils
 import functools
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -129,6 +129,31 @@ class FileSource:
                 yield block
 
 
+def resuming(
+    url: str,
+    body: Callable[[int], Iterator[bytes]],
+    offset: int,
+    cut_off: tuple[type[Exception], ...],
+) -> Generator[bytes, None, None]:
+    """The bytes of ``body(offset)``; a body cut off mid-way (one of ``cut_off``) is asked
+    for again from the byte where it stopped, RESUMES times at most."""
+    for resumes in range(RESUMES + 1):
+        delivered = offset
+        try:
+            for block in body(offset):
+                delivered += len(block)
+                yield block
+            return
+        except cut_off as error:
+            if resumes == RESUMES:
+                raise SourceError(f"{shown(url)}: {type(error).__name__}") from None
+            log.info(
+                "%s cut off after %s bytes (%s): asking again from there",
+                shown(url), f"{delivered:,}", type(error).__name__,
+            )  # fmt: skip
+            offset = delivered
+
+
 @functools.cache
 def http_client() -> httpx.Client:
     """The process's one HTTP client: its pool is reused by every stage, on any thread."""
@@ -161,25 +186,8 @@ class HttpSource:
         return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
-        resumes = 0
-        while True:
-            delivered = offset
-            try:
-                for block in self._body(offset):
-                    delivered += len(block)
-                    yield block
-                return
-            except (httpx.TransportError, httpx.DecodingError) as error:
-                if resumes >= RESUMES:
-                    raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
-                resumes += 1
-                log.info(
-                    "%s cut off after %s bytes (%s): asking again from there",
-                    shown(self.url),
-                    f"{delivered:,}",
-                    type(error).__name__,
-                )
-                offset = delivered
+        cut_off = (httpx.TransportError, httpx.DecodingError)
+        return resuming(self.url, self._body, offset, cut_off)
 
     def _body(self, offset: int) -> Iterator[bytes]:
         """One request's body from ``offset``, skipping what a server without ranges resends."""
@@ -276,32 +284,21 @@ class S3Source:
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        resumes = 0
-        while True:
-            delivered = offset
-            try:
-                for block in self._body(offset):
-                    delivered += len(block)
-                    yield block
+        try:
+            yield from resuming(self.url, self._body, offset, (BotoCoreError,))
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            if code == "InvalidRange":  # nothing left after the offset
                 return
-            except ClientError as error:
-                code = str(error.response.get("Error", {}).get("Code", ""))
-                status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-                if code == "InvalidRange":
-                    return
-                if code == "PreconditionFailed":  # IfMatch: the ETag is no longer ours
-                    raise SourceRefusedError(
-                        f"{shown(self.url)} changed during the load (ETag {self.expected} no "
-                        "longer matches): a load never mixes two versions of a file"
-                    ) from None
-                if status != 429 and 400 <= status < 500:
-                    raise SourceRefusedError(f"{shown(self.url)}: {code or status}") from None
-                raise SourceError(f"{shown(self.url)}: {code or status}") from None
-            except BotoCoreError as error:
-                if resumes >= RESUMES:
-                    raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
-                resumes += 1
-                offset = delivered
+            if code == "PreconditionFailed":  # IfMatch: the ETag is no longer ours
+                raise SourceRefusedError(
+                    f"{shown(self.url)} changed during the load (ETag {self.expected} no "
+                    "longer matches): a load never mixes two versions of a file"
+                ) from None
+            if status != 429 and 400 <= status < 500:
+                raise SourceRefusedError(f"{shown(self.url)}: {code or status}") from None
+            raise SourceError(f"{shown(self.url)}: {code or status}") from None
 
     def _body(self, offset: int) -> Iterator[bytes]:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
