@@ -191,9 +191,8 @@ class RowReader:
                 return
             except csv.Error as error:
                 done = reader.line_num
-                chunk.rejects.append(
-                    _reject(lines, start, done, first_line, None, f"not CSV: {error}")
-                )
+                refusal = _RowError(f"not CSV: {error}")
+                chunk.rejects.append(_reject(lines, start, done, first_line, refusal))
                 continue
             done = reader.line_num
             if not cells:
@@ -209,9 +208,7 @@ class RowReader:
                     raise _RowError(f"has {len(cells)} cells, the header names {self.width}")
                 values = [convert(cells) for convert in self.converters]
             except (FieldError, _RowError) as error:
-                name = error.field if isinstance(error, FieldError) else None
-                problem = str(error).removeprefix(f"{name}: ") if name else str(error)
-                chunk.rejects.append(_reject(lines, start, done, first_line, name, problem))
+                chunk.rejects.append(_reject(lines, start, done, first_line, error))
                 continue
             chunk.rows.append((first_line + start, values))
 
@@ -236,9 +233,7 @@ class RowReader:
                     raise _RowError(f"has unknown field {sorted(unknown)[0]!r}")
                 values = [convert(data) for convert in self.converters]
             except (FieldError, _RowError) as error:
-                name = error.field if isinstance(error, FieldError) else None
-                problem = str(error).removeprefix(f"{name}: ") if name else str(error)
-                chunk.rejects.append(_reject(lines, index, index + 1, first_line, name, problem))
+                chunk.rejects.append(_reject(lines, index, index + 1, first_line, error))
                 continue
             chunk.rows.append((first_line + index, values))
 
@@ -284,8 +279,11 @@ def _check_text(lines: Sequence[str], start: int, stop: int, undecodable: set[in
 
 
 def _reject(
-    lines: Sequence[str], start: int, stop: int, first_line: int, name: str | None, problem: str
+    lines: Sequence[str], start: int, stop: int, first_line: int, error: FieldError | _RowError
 ) -> Reject:
+    """The reject of the row on ``lines[start:stop]``: its field, if the error names one."""
+    name = error.field if isinstance(error, FieldError) else None
+    problem = str(error).removeprefix(f"{name}: ") if name else str(error)
     # A NUL is shown as its escape: PostgreSQL's text cannot hold the character.
     excerpt = "".join(lines[start:stop]).rstrip("\r\n")[:EXCERPT].replace("\x00", "\\x00")
     return Reject(first_line + start, name, problem, excerpt)

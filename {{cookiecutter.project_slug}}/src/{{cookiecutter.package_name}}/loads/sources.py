@@ -9,24 +9,25 @@ file's size and modification time, an ETag or Last-Modified): a source whose ver
 changed between two readings of one load is refused, so a load never mixes two
 versions of a file.
 
-The reading is synchronous: a stage parses on a thread of its own (staging.py says why).
+The reading is synchronous: a stage parses on a thread of its own (stage.py says why).
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from ..temporal.loading import shown
+from ..temporal.loading import SCHEMES, shown
 from ..temporal.retry import PermanentError
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("file", "http", "https", "s3")
 BLOCK_SIZE = 1 << 20
 # HTTP: a server that answers 429 or 5xx is asked again this many times in one attempt,
 # after the Retry-After it gives (at most MAX_RETRY_AFTER) or a doubling pause; then
@@ -84,6 +84,20 @@ def open_source(url: str, expected_version: str | None) -> ByteSource:
     raise SourceRefusedError(f"{shown(url)}: the scheme must be one of {', '.join(SCHEMES)}")
 
 
+@dataclass
+class Opened:
+    """What every source learns when it opens: the version it read, and its whole size."""
+
+    _version: str | None = field(default=None, init=False)
+    _size: int | None = field(default=None, init=False)
+
+    def version(self) -> str | None:
+        return self._version
+
+    def size(self) -> int | None:
+        return self._size
+
+
 def changed(url: str, expected: str | None, found: str | None) -> SourceRefusedError | None:
     if expected is None or expected == found:
         return None
@@ -94,18 +108,10 @@ def changed(url: str, expected: str | None, found: str | None) -> SourceRefusedE
 
 
 @dataclass
-class FileSource:
+class FileSource(Opened):
     url: str
     path: Path
     expected: str | None
-    _version: str | None = None
-    _size: int | None = None
-
-    def version(self) -> str | None:
-        return self._version
-
-    def size(self) -> int | None:
-        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         try:
@@ -173,17 +179,9 @@ def retry_after(response: httpx.Response, default: float) -> float:
 
 
 @dataclass
-class HttpSource:
+class HttpSource(Opened):
     url: str
     expected: str | None
-    _version: str | None = None
-    _size: int | None = None
-
-    def version(self) -> str | None:
-        return self._version
-
-    def size(self) -> int | None:
-        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         cut_off = (httpx.TransportError, httpx.DecodingError)
@@ -211,7 +209,7 @@ class HttpSource:
                 if block:
                     yield block
 
-    def _response(self, headers: dict[str, str]) -> Any:
+    def _response(self, headers: dict[str, str]) -> contextlib.closing[httpx.Response]:
         """The response of a GET that succeeded, asked again after 429 and 5xx."""
         pause = 1.0
         for attempt in range(HTTP_RETRIES + 1):
@@ -222,7 +220,7 @@ class HttpSource:
                 raise SourceError(f"{shown(self.url)}: {type(error).__name__}") from None
             status = response.status_code
             if status < 400:
-                return _Closing(response)
+                return contextlib.closing(response)
             response.close()
             if status != 429 and status < 500:
                 raise SourceRefusedError(f"{shown(self.url)}: HTTP {status}, which no retry mends")
@@ -244,19 +242,6 @@ def whole_size(headers: Any, start: int) -> int | None:
     return start + int(length) if length.isdigit() else None
 
 
-class _Closing:
-    """A streamed response as a context manager that closes it."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-    def __enter__(self) -> httpx.Response:
-        return self.response
-
-    def __exit__(self, *exc: object) -> None:
-        self.response.close()
-
-
 @functools.cache
 def s3_client() -> S3Client:
     """The process's one S3 client, with AWS's standard credential chain and
@@ -267,19 +252,11 @@ def s3_client() -> S3Client:
 
 
 @dataclass
-class S3Source:
+class S3Source(Opened):
     url: str
     bucket: str
     key: str
     expected: str | None
-    _version: str | None = None
-    _size: int | None = None
-
-    def version(self) -> str | None:
-        return self._version
-
-    def size(self) -> int | None:
-        return self._size
 
     def blocks(self, offset: int) -> Generator[bytes, None, None]:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from ..temporal.loading import StagedLoad, StageRequest, format_of, shown
+from ..temporal.loading import StagedLoad, StageRequest, shown, source_format
 from ..temporal.retry import PermanentError
 from .formats import Chunk, RowReader
 from .staging import RETENTION, LoadRow, Staging
@@ -44,7 +44,9 @@ async def stage_source(
     """Stage the request's source into the module's staged rows; return the load's id
     and its row count. PermanentError when no retry can help, naming why."""
     url = request["source"]["url"]
-    fmt = request["source"].get("format") or format_of(url.split("?", 1)[0]) or "csv"
+    fmt = source_format(request["source"])
+    if fmt is None:  # the workflow's check_job refuses such a source before this runs
+        raise PermanentError(f"{shown(url)}: no format given, and none in its name")
     await staging.ensure(conn)
     swept = await staging.sweep(conn, RETENTION)
     if swept:

@@ -19,6 +19,7 @@ table and its fields, so a record given a new field stages into a new table.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Sequence
@@ -133,8 +134,8 @@ class Staging:
         ).format(target, columns, columns, rows, on_conflict(fields))
         self.drop_rows = sql.SQL("DELETE FROM {} WHERE _load = %s").format(rows)
 
-    def schema(self) -> list[str]:
-        """The DDL of the shared tables and of this module's staged rows; safe to repeat."""
+    def schema(self) -> str:
+        """The DDL of this module's staged rows, after SHARED_TABLES; safe to repeat."""
         staged_rows = sql.SQL(
             "CREATE TABLE IF NOT EXISTS {rows} AS SELECT 0::bigint AS _load, 0::bigint AS _seq, "
             "0::bigint AS _line, {columns} FROM {table} WITH NO DATA;\n"
@@ -145,12 +146,12 @@ class Staging:
             table=sql.Identifier(self.table),
             index=sql.Identifier(self.rows_table + "_seq"),
         )
-        return [SHARED_TABLES, staged_rows.as_string()]
+        return staged_rows.as_string()
 
     async def ensure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Create the tables if init-db has not (a field added since, say)."""
         async with conn.transaction():
-            for statement in self.schema():
+            for statement in (SHARED_TABLES, self.schema()):
                 await conn.execute(statement)
 
     async def begin(
@@ -227,16 +228,14 @@ class Staging:
                     load.id,
                 ],
             )
-        return LoadRow(
-            load.id,
-            load.state,
-            chunk.end,
-            load.seq + len(rows),
-            staged,
-            load.rejects + len(rejects),
-            list(header) if header is not None else load.header,
-            load.version or version,
-            load.format,
+        return dataclasses.replace(
+            load,
+            position=chunk.end,
+            seq=load.seq + len(rows),
+            rows_staged=staged,
+            rejects=load.rejects + len(rejects),
+            header=list(header) if header is not None else load.header,
+            version=load.version or version,
         )
 
     def _wrapped(self, values: list[Any]) -> list[Any]:

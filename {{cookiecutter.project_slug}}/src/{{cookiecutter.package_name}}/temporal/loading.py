@@ -114,11 +114,16 @@ def check_source(job: Mapping[str, Any]) -> None:
     given = job["source"].get("format")
     if given is not None and given not in FORMATS:
         raise InvalidInputError(f"input.source.format must be one of {', '.join(FORMATS)}")
-    if given is None and format_of(parts.path) is None:
+    if source_format(job["source"]) is None:
         raise InvalidInputError(
             "input.source.format: the URL's path does not end in .csv, .jsonl or .ndjson "
             f"(or those with .gz): give one of {', '.join(FORMATS)}"
         )
+
+
+def source_format(source: SourceSpec) -> str | None:
+    """The source's format: as given, else what its URL's path ends with."""
+    return source.get("format") or format_of(urlsplit(source["url"]).path)
 
 
 def format_of(path: str) -> str | None:

@@ -57,9 +57,8 @@ class WorkflowModule:
 def every_schema(modules: Sequence[WorkflowModule]) -> list[str]:
     """What ``init-db`` applies: each module's schema.sql, then the tables its staged
     loads use (loads/staging.py), which copy the column types of the module's table."""
-    from ..loads.staging import Staging  # activity code: kept out of the workflow sandbox
+    # Activity code: kept out of the workflow sandbox, which imports this module.
+    from ..loads.staging import SHARED_TABLES, Staging
 
-    schemas = [module.schema_sql() for module in modules]
-    for module in modules:
-        schemas += Staging(module.table, module.fields).schema()
-    return schemas
+    staged = [Staging(module.table, module.fields).schema() for module in modules]
+    return [*(module.schema_sql() for module in modules), SHARED_TABLES, *staged]

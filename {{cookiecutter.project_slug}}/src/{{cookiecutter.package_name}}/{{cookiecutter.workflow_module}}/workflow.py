@@ -18,7 +18,7 @@ from typing import Any
 from temporalio import activity, workflow
 
 from ..bulk import BulkUpsert, RowRefusedError
-from ..db import Database
+from ..db import Database, connect_to_db_or_raise
 from ..loads.stage import stage_source
 from ..loads.staging import Staging
 from ..temporal.fanout import FanOut, JobResult, check_job, records_of
@@ -80,7 +80,7 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
             records = records_of(batch, {{ cookiecutter.record_name }})
         except ValueError as error:
             raise PermanentError(str(error)) from error
-        async with self.database.connect() as conn:
+        async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
             try:
                 await UPSERT.write(conn, records)
             except RowRefusedError as error:
@@ -93,20 +93,20 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.stage")
     async def stage(self, request: StageRequest) -> StagedLoad:
-        async with self.database.connect() as conn:
+        async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
             return await stage_source(conn, LOADS, request, activity.heartbeat)
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.merge")
     async def merge(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
         rows = batch["staged"]
-        async with self.database.connect() as conn:
+        async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
             merged = await LOADS.merge(conn, rows["load"], rows["first"], rows["count"])
         activity.logger.debug("merged %d of %d staged rows", merged, rows["count"])
         return rows["count"]
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.finish_load")
     async def finish_load(self, load: StagedLoad) -> LoadSummary:
-        async with self.database.connect() as conn:
+        async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
             return await LOADS.finish(conn, load["load"])
 
 
