@@ -30,6 +30,7 @@ from typing import Any
 
 from ..fields import FieldError, Fields
 from ..temporal.retry import PermanentError
+from . import text_copy
 from .cells import Converter, HeaderMismatchError, csv_converters, json_converters
 
 EXCERPT = 200
@@ -66,6 +67,10 @@ class Chunk:
     """A CSV's header, when this chunk began the file."""
     finished: bool = False
     """True when the source has no more rows."""
+    first_line: int = 1
+    text: bytes | None = None
+    """A CSV chunk's text, not yet read in Python: PostgreSQL may parse it whole
+    (loads/text_copy.py); :meth:`RowReader.parse` reads it if not."""
 
 
 class _BlockStream(io.RawIOBase):
@@ -134,17 +139,32 @@ class RowReader:
             _skip(self._stream, self._skip)
             self._skip = 0
         body = self._next_body(max_bytes, time.monotonic() + max_seconds)
-        finished = self._ended and not self._pending
-        text, undecodable = _decoded(body, at_start=self.position.bytes == 0)
+        chunk = Chunk(finished=self._ended and not self._pending)
+        chunk.first_line = self.position.lines + 1
+        if self.header is not None and self.position.bytes and text_copy.copyable(body):
+            chunk.text = body  # a CSV's rows after its header: PostgreSQL may read them
+            lines = text_copy.line_count(body)
+        else:
+            lines = self._read(body, chunk)
+        self.position = Position(self.position.bytes + len(body), self.position.lines + lines)
+        chunk.end = self.position
+        return chunk
+
+    def parse(self, chunk: Chunk) -> None:
+        """Read a chunk's text in Python, row by row, as PostgreSQL would not take it whole."""
+        if chunk.text is not None:
+            self._read(chunk.text, chunk)
+            chunk.text = None
+
+    def _read(self, body: bytes, chunk: Chunk) -> int:
+        """Read ``body``'s rows and rejects into ``chunk``; return its lines."""
+        text, undecodable = _decoded(body, at_start=chunk.first_line == 1)
         lines = _lines(text)
-        chunk = Chunk(finished=finished)
         if self.format == "csv":
             self._read_csv(lines, undecodable, chunk)
         else:
             self._read_json(lines, undecodable, chunk)
-        self.position = Position(self.position.bytes + len(body), self.position.lines + len(lines))
-        chunk.end = self.position
-        return chunk
+        return len(lines)
 
     def _next_body(self, max_bytes: int, deadline: float) -> bytes:
         """Bytes up to the last whole row in what was read: all of it at the end."""
@@ -180,7 +200,7 @@ class RowReader:
 
     def _read_csv(self, lines: list[str], undecodable: set[int], chunk: Chunk) -> None:
         reader = csv.reader(lines, strict=True)
-        first_line = self.position.lines + 1
+        first_line = chunk.first_line
         suspect = bool(undecodable) or any("\x00" in line for line in lines)
         done = 0  # lines the reader has taken
         while True:
@@ -213,7 +233,7 @@ class RowReader:
             chunk.rows.append((first_line + start, values))
 
     def _read_json(self, lines: list[str], undecodable: set[int], chunk: Chunk) -> None:
-        first_line = self.position.lines + 1
+        first_line = chunk.first_line
         names = set(self.fields.names)
         for index, line in enumerate(lines):
             if not line.strip():

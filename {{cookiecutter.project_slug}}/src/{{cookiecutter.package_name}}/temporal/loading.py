@@ -29,7 +29,9 @@ MAX_REJECTS = 1000
 # The rejects a load's result shows; `rejects WORKFLOW_ID` lists every one.
 REJECTS_SHOWN = 10
 # Rows per merge activity: one INSERT ... SELECT of staged rows, no row in the payload.
-STAGED_BATCH_SIZE = 5000
+# Ten times a job's batch: a merge costs no Python per row, and fewer, bigger merges
+# took a million rows' merges from 2.9 s to 1.7 s when every row was unchanged.
+STAGED_BATCH_SIZE = 50_000
 
 
 class SourceSpec(TypedDict):
