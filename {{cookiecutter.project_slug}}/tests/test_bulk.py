@@ -164,6 +164,26 @@ async def test_a_refused_row_is_named_by_its_place_and_field_and_never_by_its_va
     assert len(await rows(conn)) == 5
 
 
+async def test_a_value_the_columns_type_refuses_is_named_by_its_place_and_field(
+    conn: psycopg.AsyncConnection[Any],
+) -> None:
+    # A column the team narrowed: the COPY into the staging table, which takes the
+    # table's types, refuses the value, before any merge.
+    await conn.execute("ALTER TABLE bulk_lines ALTER COLUMN price TYPE NUMERIC(6, 2)")
+    await conn.commit()
+    batch = lines(5)
+    batch[3] = dataclasses.replace(batch[3], sku=SECRET_SKU, price=Decimal("31415926.5"))
+    with pytest.raises(RowRefusedError) as refused:
+        await write(conn, batch)
+    message = str(refused.value)
+    assert message.startswith("record 4 of 5 in the batch is refused by table bulk_lines "), message
+    assert "(field price): numeric field overflow" in message
+    assert SECRET_SKU not in message and "31415926" not in message
+    assert refused.value.__cause__ is None and refused.value.__context__ is None
+    await conn.rollback()
+    assert await rows(conn) == []
+
+
 async def test_rows_refused_only_together_name_the_batch(database_url: str) -> None:
     # Two records under different keys with the same code: each alone is fine.
     with psycopg.connect(database_url) as setup:

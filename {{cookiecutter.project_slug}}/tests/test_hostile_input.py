@@ -58,6 +58,28 @@ NOT_A_VALUE = {
     "int": (2**63, f"{2**63} is out of range for a BIGINT column"),
 }
 
+# Values of the right JSON type that PostgreSQL would refuse (or Python could not read
+# back): refused before any activity, naming the field, never sent to the database.
+REFUSED_BY_POSTGRES: dict[str, list[tuple[Any, str]]] = {
+    "str": [("lone \ud800 surrogate", "lone surrogate")],
+    "decimal": [
+        ("1e131072", "past the range of PostgreSQL's numeric"),
+        ("1e-16384", "past the range of PostgreSQL's numeric"),
+    ],
+    "float": [(float("nan"), "not a finite number"), (float("inf"), "not a finite number")],
+    "json": [
+        ({"a": [1, float("nan")]}, "a[1] holds NaN or infinity"),
+        ({"a": {"b": float("-inf")}}, "a.b holds NaN or infinity"),
+        ({"a": "\ud800"}, "a holds a lone surrogate"),
+        ({"a\x00b": 1}, "NUL character"),
+    ],
+    "list[str]": [(["ok", "\udfff"], "lone surrogate"), (["a\x00"], "NUL character")],
+    "datetime": [
+        ("0001-01-01T00:00:00+05:00", "before year 1 or after 9999 in UTC"),
+        ("9999-12-31T23:00:00-05:00", "before year 1 or after 9999 in UTC"),
+    ],
+}
+
 
 def with_record(**changes: Any) -> dict[str, Any]:
     """A job of one record: the module's own record 1, with ``changes``."""
@@ -85,6 +107,11 @@ REFUSED = [
         for name in FIELD_NAMES
         if TYPE_OF[name] in NOT_A_VALUE
         for value, why in [NOT_A_VALUE[TYPE_OF[name]]]
+    ),
+    *(
+        pytest.param(with_record(**{name: value}), why, id=f"postgres-{name}-{place}")
+        for name in FIELD_NAMES
+        for place, (value, why) in enumerate(REFUSED_BY_POSTGRES.get(TYPE_OF[name], []))
     ),
     *(
         case

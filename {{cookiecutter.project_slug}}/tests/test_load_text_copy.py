@@ -56,10 +56,17 @@ REFUSED: dict[str, list[str]] = {
     "str": [],  # any text fits a field that is not in the key
     "int": ["1_000", "9223372036854775808", "0x1F", "1.0"],
     "float": ["nan", "1e400", "Infinity", "one"],
-    "decimal": ["NaN", "Infinity", "1e200000", "0x1F"],
+    "decimal": ["NaN", "Infinity", "1e200000", "1e-16384", "0x1F"],
     "bool": ["yes", "1", "on"],
     "date": ["2026-02-30", "0000-01-01", "2026-1-1", "today", "20260101"],
-    "datetime": ["2026-01-11T01:30:00", "2026-01-11T24:00:00Z", "2026-01-11T01:30:60Z", "epoch"],
+    "datetime": [
+        "2026-01-11T01:30:00",
+        "2026-01-11T24:00:00Z",
+        "2026-01-11T01:30:60Z",
+        "epoch",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:00:00-05:00",
+    ],
     "uuid": ["nope", "00000001-0000-4000-8000-00000000000"],
     "json": ["[1]", '{"a": NaN}', '{"a\\u0000": 1}', "not json"],
     "list[str]": ['["a", 1]', '{"a": 1}', "[null]"],
@@ -100,8 +107,8 @@ def awkward_csv() -> str:
             line = _line(number, {name: "@"}, quote_all=False)
             out.write(line.replace("@", text.format(number)))
     # And clean chunks to end with, whatever the size of a row.
-    for number in range(number + 1, number + CLEAN_ROWS_AT_END + 1):
-        out.write(_line(number, {}, quote_all=False))
+    for clean in range(number + 1, number + CLEAN_ROWS_AT_END + 1):
+        out.write(_line(clean, {}, quote_all=False))
     return out.getvalue()
 
 

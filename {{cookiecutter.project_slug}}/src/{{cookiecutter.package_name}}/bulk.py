@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -109,8 +110,10 @@ class BulkUpsert:
         """
         rows = self.rows(records)
         async with conn.cursor() as cursor:
-            await self.stage(cursor, rows)
             try:
+                # The COPY refuses a value the table's type cannot hold (a column the team
+                # narrowed, say); the merge refuses what breaks a constraint.
+                await self.stage(cursor, rows)
                 await cursor.execute(self.merge, [0, len(rows)])
             except REFUSALS as error:
                 refusal = error
@@ -137,20 +140,19 @@ class BulkUpsert:
     ) -> RowRefusedError:
         """The error for a batch the table refused, naming the first record it refuses.
 
-        Found by halving: merge the first half of what is left, undo it, and go on in
-        the half that fails, about twice log2(batch) statements, all rolled back.
+        Found by halving: stage and merge the first half of what is left, undo it, and
+        go on in the half that fails, about log2(batch) rounds, all rolled back.
         """
         low, high = 0, len(rows)
         async with conn.transaction(force_rollback=True), conn.cursor() as cursor:
-            await self.stage(cursor, rows)
             while high - low > 1:
                 middle = (low + high) // 2
-                failure = await self.merge_fails(conn, cursor, low, middle)
+                failure = await self.write_fails(conn, cursor, rows[low:middle])
                 if failure:
                     high, error = middle, failure
                 else:
                     low = middle
-            alone = await self.merge_fails(conn, cursor, low, high)
+            alone = await self.write_fails(conn, cursor, rows[low:high])
             fields = await columns_named(cursor, self.table, alone or error)
         # A record refused only beside another (two records sharing another unique
         # value) is no record's own fault: the batch is named instead.
@@ -163,13 +165,17 @@ class BulkUpsert:
             f"{(alone or error).diag.message_primary}"
         )
 
-    async def merge_fails(
-        self, conn: psycopg.AsyncConnection[Any], cursor: psycopg.AsyncCursor[Any], *span: int
+    async def write_fails(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        cursor: psycopg.AsyncCursor[Any],
+        rows: Sequence[tuple[int, list[Any]]],
     ) -> psycopg.Error | None:
-        """The error of merging the staged ordinals in ``span``, undone either way."""
+        """The error of staging and merging ``rows`` alone, undone either way."""
         try:
             async with conn.transaction(force_rollback=True):  # a savepoint
-                await cursor.execute(self.merge, list(span))
+                await self.stage(cursor, rows)
+                await cursor.execute(self.merge, [0, len(rows)])
         except REFUSALS as error:
             return error
         return None
@@ -206,9 +212,13 @@ def on_conflict(fields: Fields, *, skip_unchanged: bool = True) -> sql.Composed:
 async def columns_named(
     cursor: psycopg.AsyncCursor[Any], table: str, error: psycopg.Error
 ) -> list[str]:
-    """The fields a refusal is about: the column it names, or its constraint's columns."""
+    """The fields a refusal is about: the column it names, the column a COPY was reading
+    (from its context, never the value quoted there), or its constraint's columns."""
     if error.diag.column_name:
         return [error.diag.column_name]
+    copying = re.search(r"^COPY .*, column (\w+)", error.diag.context or "")
+    if copying:
+        return [copying[1]]
     if not error.diag.constraint_name:
         return []
     await cursor.execute(

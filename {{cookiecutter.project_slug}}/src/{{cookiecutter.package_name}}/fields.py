@@ -17,6 +17,7 @@ use it inside the sandbox.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from typing import Any
 # bytes; schema.sql repeats the limit as a CHECK constraint.
 MAX_KEY_TEXT_LENGTH = 200
 BIGINT = range(-(2**63), 2**63)
+NUMERIC_DIGITS, NUMERIC_SCALE = 131_072, 16_383
 # Numbered stand-ins count days and seconds from here.
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -42,7 +44,19 @@ class FieldError(ValueError):
         self.field = field
 
 
+def _stored_text(value: str) -> str:
+    """``value`` if PostgreSQL can store it as text: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character, which PostgreSQL cannot store")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds a lone surrogate (\\ud800 to \\udfff), which is no text") from None
+    return value
+
+
 def _text(value: Any, key: bool) -> str:
+    _stored_text(value)
     if key and not value:
         raise ValueError("must not be empty: it is part of the key")
     if key and len(value) > MAX_KEY_TEXT_LENGTH:
@@ -63,7 +77,53 @@ def _decimal(value: Any) -> Decimal:
         number = Decimal("NaN")
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a decimal")
+    # PostgreSQL's numeric holds up to 131,072 digits before the point and 16,383 after.
+    digits_after = -int(number.as_tuple().exponent)
+    if (number and number.adjusted() >= NUMERIC_DIGITS) or digits_after > NUMERIC_SCALE:
+        raise ValueError("is past the range of PostgreSQL's numeric")
     return number
+
+
+def _float(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """``value`` if jsonb can store it: no NaN or infinity, no NUL or lone surrogate in
+    any text, keys included."""
+    place = _unstorable_json(value, "")
+    if place is not None:
+        where, why = place
+        raise ValueError(f"{where.lstrip('.')} {why}".lstrip())
+    return dict(value)
+
+
+def _unstorable_json(value: Any, path: str) -> tuple[str, str] | None:
+    """Where in ``value`` jsonb would refuse it, and why; None if nowhere."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, "holds NaN or infinity, which JSON has no number for"
+    if isinstance(value, str):
+        try:
+            _stored_text(value)
+        except ValueError as error:
+            return path, str(error)
+    items: Any = ()
+    if isinstance(value, dict):
+        # A key that cannot be printed (a NUL, a lone surrogate) is shown escaped.
+        items = (
+            (f"{path}.{key}" if key.isprintable() else f"{path}[{key!r}]", key, item)
+            for key, item in value.items()
+        )
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", "", item) for index, item in enumerate(value))
+    for where, key, item in items:
+        found = _unstorable_json(key, where) or _unstorable_json(item, where)
+        if found:
+            return found
+    return None
 
 
 def _date(value: Any) -> date:
@@ -83,6 +143,11 @@ def _datetime(value: Any) -> datetime:
         raise ValueError(f"{value!r} is not an ISO 8601 date and time") from None
     if moment.utcoffset() is None:
         raise ValueError(f"{value!r} has no UTC offset: a naive time names no instant")
+    try:
+        # Stored in UTC, and read back as Python's datetime, which ends at years 1 and 9999.
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{value!r} is before year 1 or after 9999 in UTC") from None
     return moment
 
 
@@ -97,14 +162,14 @@ def _uuid(value: Any) -> uuid.UUID:
 # converter has already checked, and how it is written back into one.
 _LOAD: dict[str, Callable[[Any], Any]] = {
     "int": _bigint,
-    "float": float,
+    "float": _float,
     "bool": bool,
     "decimal": _decimal,
     "date": _date,
     "datetime": _datetime,
     "uuid": _uuid,
-    "json": dict,
-    "list[str]": list,
+    "json": _json,
+    "list[str]": lambda items: [_stored_text(item) for item in items],
     "list[int]": lambda items: [_bigint(item) for item in items],
 }
 _DUMP: dict[str, Callable[[Any], Any]] = {

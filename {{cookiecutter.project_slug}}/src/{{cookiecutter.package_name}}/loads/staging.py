@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -301,10 +300,10 @@ class Staging:
                 middle = len(rows) // 2
                 left = await self._copy(conn, cursor, load_id, rows[:middle])
                 return left + await self._copy(conn, cursor, load_id, rows[middle:])
-            column = re.search(r"\bcolumn (\w+)", error.diag.context or "")
+            columns = await columns_named(cursor, self.rows_table, error)
             refusal = f"refused by PostgreSQL: {error.diag.message_primary}"
             excerpt = ", ".join(map(str, rows[0][2]))[:EXCERPT]
-            return [Reject(rows[0][1], column[1] if column else None, refusal, excerpt)]
+            return [Reject(rows[0][1], columns[0] if columns else None, refusal, excerpt)]
 
     async def seal(self, conn: psycopg.AsyncConnection[Any], load: LoadRow) -> StagedLoad:
         """Staging done: the rows a later line repeats go, and the load is ready to merge."""

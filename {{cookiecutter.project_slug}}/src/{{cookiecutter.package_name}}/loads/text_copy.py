@@ -60,7 +60,12 @@ CHECKS: dict[str, tuple[str, str]] = {
     "bool": (f"{_WORD} IN ('true', 't', 'false', 'f')", f"{_WORD}::boolean"),
     "decimal": (_matches(_NUMBER), "{c}::numeric"),
     "date": (_matches(_DATE + "$") + " AND " + _NOT_YEAR_0, "{c}::date"),
-    "datetime": (_matches(_DATETIME) + " AND " + _NOT_YEAR_0, "{c}::timestamptz"),
+    "datetime": (
+        _matches(_DATETIME) + " AND " + _NOT_YEAR_0 + " AND {c}::timestamptz BETWEEN "
+        # Python's datetime, which reads it back, holds years 1 to 9999 in UTC.
+        "'0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00'",
+        "{c}::timestamptz",
+    ),
     "uuid": (_matches(_UUID), "{c}::uuid"),
     # A number with a fraction or an exponent is a float to Python, which writes it
     # back its own way (1.10 as 1.1); jsonb keeps the text's digits. Python decides those.

@@ -96,7 +96,8 @@ def _nul_at(value: object, path: str) -> str | None:
         return path if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _nul_at(item, f"{path}.{key}")
+            # A key is text too, and jsonb refuses a NUL in one as in a value.
+            found = _nul_at(key, f"{path}.{key!r}") or _nul_at(item, f"{path}.{key}")
             if found:
                 return found
     if isinstance(value, list):
