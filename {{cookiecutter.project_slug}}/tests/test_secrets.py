@@ -11,8 +11,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import re
 import subprocess
+import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,14 +24,18 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
-from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
+from {{ cookiecutter.package_name }}.db import Database
+from {{ cookiecutter.package_name }}.dev import DevStack, EmbeddedPostgres
+from {{ cookiecutter.package_name }}.loads.sources import HttpSource
 from {{ cookiecutter.package_name }}.logs import JsonFormatter
 from {{ cookiecutter.package_name }}.redaction import RedactSecrets, parse, redact, safe_conninfo
 from {{ cookiecutter.package_name }}.temporal import runs
 from {{ cookiecutter.package_name }}.temporal.retry import PermanentError
 
 from .helpers import (
+    PACKAGE,
     activity_attempts,
     application_error,
     assert_eventually,
@@ -105,6 +112,57 @@ def test_a_string_that_does_not_parse_is_never_quoted() -> None:
     assert "DATABASE_URL is not a PostgreSQL connection string" in result.stderr
     assert first not in result.stdout + result.stderr
     assert second not in result.stdout + result.stderr
+
+
+def test_a_percent_escape_in_either_case_is_redacted() -> None:
+    # A password whose escapes hold letters: %2F or %2f, as different URLs write it.
+    slashed = f"a/{SENTINEL}:?"
+    url = f"postgresql://app:{quote(slashed, safe='')}@127.0.0.1:{free_port()}/app"
+    upper = quote(slashed, safe="")
+    lower = re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), upper)
+    assert upper != lower
+    said = redact(f"refused {upper} and {lower}", url)
+    assert said == "refused *** and ***"
+
+
+def test_no_repr_shows_the_password(tmp_path: Path) -> None:
+    url = with_password(closed_database(), "keyword-quoted")
+    source = f"https://user:{quote(SPACED, safe='')}@example.com/x.csv?token={SENTINEL}"
+    shown = [
+        repr(Database(url)),
+        repr(DevStack(database_url=url, temporal_address="localhost:7233", ui_address=None)),
+        repr(HttpSource(url=source, expected=None)),
+    ]
+    assert "Database('host=127.0.0.1" in shown[0]
+    assert "HttpSource('https://example.com/x.csv?…')" in shown[2]
+    assert all(SENTINEL not in text for text in shown), shown
+
+
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_an_uncaught_exception_prints_no_password(where: str) -> None:
+    # Python prints an uncaught traceback itself, past every logging filter.
+    url = with_password(closed_database(), "keyword-quoted")
+    raising = "raise RuntimeError('lost ' + repr(os.environ['DATABASE_URL']))"
+    run = {"main": "fail()", "thread": "t = threading.Thread(target=fail); t.start(); t.join()"}
+    code = "\n".join(
+        [
+            "import os, threading",
+            f"from {PACKAGE}.logs import configure_logging",
+            "configure_logging('INFO')",
+            f"def fail():\n    {raising}",
+            run[where],
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=service_env("", url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "RuntimeError: lost " in result.stderr, result.stderr
+    assert SENTINEL not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
@@ -217,14 +275,29 @@ def test_no_log_line_shows_the_password_whoever_logs_it() -> None:
         assert SENTINEL not in written
 
 
+LEAKS = [
+    pytest.param(lambda text: PermanentError(text), "PermanentError", id="listed-type"),
+    pytest.param(
+        lambda text: ApplicationError(text, type="OwnRefusal", non_retryable=True),
+        "OwnRefusal",
+        id="non-retryable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("leak", "kind"), LEAKS)
 async def test_an_activity_failure_that_quotes_the_password_reaches_temporal_without_it(
-    client: Client, database_url: str, task_queue: str
+    client: Client,
+    database_url: str,
+    task_queue: str,
+    leak: Callable[[str], Exception],
+    kind: str,
 ) -> None:
     url = with_password(database_url, "keyword-quoted")
 
     @activity.defn(name=f"{NAME}Activities.upsert")
     async def leaky(batch: Job) -> int:
-        raise PermanentError(f"could not use {url}")
+        raise leak(f"could not use {url}")
 
     module = dataclasses.replace(MODULE, activities=lambda _: [leaky])
     job: Job = {"records": records(1)}
@@ -236,7 +309,7 @@ async def test_an_activity_failure_that_quotes_the_password_reaches_temporal_wit
             await result_within(handle)
     error = application_error(failure.value)
     assert error.message.startswith("could not use ")
-    assert error.type == "PermanentError"  # still what the retry policy knows not to retry
+    assert error.type == kind  # still what the retry policy knows not to retry
     assert activity_attempts(await handle_histories(client, handle)) == [1]
     recorded = [history.to_json() for history in await handle_histories(client, handle)]
     assert all(SENTINEL not in text for text in recorded)

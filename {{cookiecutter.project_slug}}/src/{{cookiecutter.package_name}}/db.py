@@ -40,6 +40,9 @@ CONNECT_TIMEOUT = 3
 # activity slot, so a longer wait means the database is gone, not busy. Both bounds
 # sit well inside an attempt's start_to_close_timeout (temporal/retry.py).
 POOL_TIMEOUT = 2.0
+# A worker's tries to reach PostgreSQL at start, a second apart, before it exits for its
+# supervisor to start it again; deploy/kubernetes's startup probe waits longer than that.
+STARTUP_ATTEMPTS = 3
 
 
 class DatabaseUnavailableError(Exception):
@@ -143,6 +146,10 @@ class Database:
 
     url: str
     pool: AsyncConnectionPool | None = None
+
+    def __repr__(self) -> str:  # never the password: a repr lands in logs and tracebacks
+        pool = "open" if self.pool is not None else "none"
+        return f"Database({safe_conninfo(self.url)!r}, pool={pool})"
 
     async def open_pool(self, size: int) -> None:
         """Keep up to ``size`` connections open for the activities, from now until close()."""

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +145,7 @@ def _ensure_server_user() -> None:
 class DevStack:
     """Where ``dev`` found or started its servers."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # its password never prints
     temporal_address: str
     ui_address: str | None
     """The Web UI of the embedded server; None when TEMPORAL_ADDRESS points elsewhere."""

@@ -21,7 +21,7 @@ from temporalio import activity, workflow
 
 from . import config
 from .progress import stderr_console
-from .redaction import RedactSecrets
+from .redaction import RedactSecrets, redact_uncaught
 
 # The fields a JSON line takes from the SDK's workflow and activity context; the
 # activity's run id arrives as workflow_run_id and is stored as run_id.
@@ -126,6 +126,8 @@ def configure_logging(level: str, log_format: str = "text", stream: TextIO | Non
         line = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
         handler.setFormatter(logging.Formatter(line))
         handler.addFilter(TemporalContext())
-    # Whoever logs, no line shows the database's password.
+    # Whoever logs, no line shows the database's password; nor does a traceback that
+    # nobody caught, which Python prints without logging.
     handler.addFilter(RedactSecrets(config.database_url()))
+    redact_uncaught(config.database_url())
     logging.basicConfig(level=level, handlers=[handler], force=True)

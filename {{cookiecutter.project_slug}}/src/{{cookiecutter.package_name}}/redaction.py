@@ -11,9 +11,14 @@ secret of the string replaced.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+import sys
+import threading
 import traceback
+from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -59,17 +64,26 @@ def safe_conninfo(conninfo: str) -> str:
 
 
 def written_forms(secret: str) -> set[str]:
-    """The ways text can hold ``secret``: as it is, percent-encoded (a URL), quoted as a
-    keyword value or a Python repr (backslash before quotes), and inside a JSON string."""
+    """The ways text can hold ``secret``: as it is, percent-encoded (a URL) or quoted as
+    a keyword value, and each of those inside a Python repr or a JSON string (a
+    traceback that shows the whole connection string, a JSON log line)."""
+    written = {secret, quote(secret, safe=""), quote(secret), _backslashed(secret, "'")}
+    return written | {escaped for form in written for escaped in _escaped(form)}
+
+
+def _escaped(text: str) -> set[str]:
+    """``text`` inside a quoted string: a repr in either quote, or JSON."""
     return {
-        secret,
-        quote(secret, safe=""),
-        quote(secret),
-        secret.replace("\\", "\\\\").replace("'", "\\'"),
-        repr(secret)[1:-1],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(text)[1:-1],
+        _backslashed(text, "'"),
+        _backslashed(text, '"'),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
     }
+
+
+def _backslashed(text: str, quote_mark: str) -> str:
+    return text.replace("\\", "\\\\").replace(quote_mark, "\\" + quote_mark)
 
 
 def secrets_of(*conninfos: str | None) -> list[str]:
@@ -91,9 +105,18 @@ def secrets_of(*conninfos: str | None) -> list[str]:
 
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with each of ``secrets`` (from :func:`secrets_of`) replaced by ``***``."""
-    for secret in secrets:
-        text = text.replace(secret, HIDDEN)
-    return text
+    if not secrets:
+        return text
+    return _pattern(tuple(secrets)).sub(HIDDEN, text)
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for every form, longest first; a percent-escape matches in either
+    case, as URLs write ``%2F`` and ``%2f`` alike."""
+    escaped = (re.escape(secret) for secret in secrets)
+    either_case = (re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", form) for form in escaped)
+    return re.compile("|".join(either_case))
 
 
 def redact(text: str, conninfo: str | None) -> str:
@@ -136,10 +159,24 @@ class _RedactFailures(ActivityInboundInterceptor):
             sent = "".join(traceback.format_exception(error))
             if scrub(sent, self.secrets) == sent:
                 raise
-            # The same type name, so the retry policy treats it as before; no cause,
-            # which would carry the secret along.
-            message = scrub(str(error), self.secrets)
+            # What the retry policy reads stays as it was: the type name, non_retryable
+            # and the retry delay. No cause, which would carry the secret along, and no
+            # details, which may hold it too.
+            message = scrub(_message(error), self.secrets)
+            if isinstance(error, ApplicationError):
+                raise ApplicationError(
+                    message,
+                    type=error.type,
+                    non_retryable=error.non_retryable,
+                    next_retry_delay=error.next_retry_delay,
+                    category=error.category,
+                ) from None
             raise ApplicationError(message, type=type(error).__name__) from None
+
+
+def _message(error: BaseException) -> str:
+    """An error's own message: an ApplicationError's without the type its str() adds."""
+    return error.message if isinstance(error, ApplicationError) else str(error)
 
 
 class RedactFailures(Interceptor):
@@ -151,3 +188,23 @@ class RedactFailures(Interceptor):
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _RedactFailures(next, self.secrets)
+
+
+def redact_uncaught(*conninfos: str | None) -> None:
+    """Print an uncaught exception's traceback, in the main thread or another, with the
+    secrets of the connection strings replaced: Python's own printer bypasses logging."""
+    secrets = secrets_of(*conninfos)
+
+    def printed(
+        kind: type[BaseException], error: BaseException, trace: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(kind, error, trace))
+        sys.stderr.write(scrub(text, secrets))
+
+    def printed_in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            sys.stderr.write(f"Exception in thread {args.thread.name if args.thread else '?'}:\n")
+            printed(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = printed
+    threading.excepthook = printed_in_thread

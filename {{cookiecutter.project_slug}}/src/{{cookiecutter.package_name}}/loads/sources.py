@@ -97,6 +97,9 @@ class Opened:
     def size(self) -> int | None:
         return self._size
 
+    def __repr__(self) -> str:  # the URL without its user, password or query
+        return f"{type(self).__name__}({shown(getattr(self, 'url', ''))!r})"
+
 
 def changed(url: str, expected: str | None, found: str | None) -> SourceRefusedError | None:
     if expected is None or expected == found:
@@ -107,7 +110,7 @@ def changed(url: str, expected: str | None, found: str | None) -> SourceRefusedE
     )
 
 
-@dataclass
+@dataclass(repr=False)
 class FileSource(Opened):
     url: str
     path: Path
@@ -178,7 +181,7 @@ def retry_after(response: httpx.Response, default: float) -> float:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-@dataclass
+@dataclass(repr=False)
 class HttpSource(Opened):
     url: str
     expected: str | None
@@ -251,7 +254,7 @@ def s3_client() -> S3Client:
     return boto3.session.Session().client("s3")
 
 
-@dataclass
+@dataclass(repr=False)
 class S3Source(Opened):
     url: str
     bucket: str
