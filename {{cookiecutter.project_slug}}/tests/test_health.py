@@ -1,4 +1,5 @@
-"""Health probes: ``/readyz`` turns 503 while the worker shuts down.
+"""Health probes: ``/readyz`` turns 503 while the worker shuts down, and asks PostgreSQL
+on one connection of its own.
 
 That it follows PostgreSQL, going away and coming back under a running worker
 process, is proved with the other faults:
@@ -12,6 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -81,3 +83,42 @@ async def test_readyz_turns_503_while_the_worker_shuts_down(
         finally:
             release.set()
         await asyncio.wait_for(runner, timeout=30)
+
+
+async def test_readyz_asks_postgresql_on_one_connection_kept_between_probes(
+    client: Client, database_url: str
+) -> None:
+    probes = health.Health([], client, database_url)
+
+    def probe_sessions() -> list[int]:
+        with psycopg.connect(database_url) as conn:
+            found = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                [health.PROBES_APPLICATION_NAME],
+            ).fetchall()
+        return [pid for (pid,) in found]
+
+    try:
+        assert await probes.readiness() == (True, "polling, and Temporal and PostgreSQL answer")
+        [first] = probe_sessions()
+        for _ in range(3):
+            assert (await probes.readiness())[0]
+        assert probe_sessions() == [first]
+        # Its connection gone (a restart, a proxy), the next probe opens another.
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", [first])
+        ready = [(await probes.readiness())[0] for _ in range(2)]
+        assert ready[-1], ready
+
+        async def replaced() -> bool:  # the old backend ends a moment after its signal
+            sessions = probe_sessions()
+            return len(sessions) == 1 and sessions != [first]
+
+        await assert_eventually("one new probe connection, the old one gone", replaced, 10)
+    finally:
+        await probes.close()
+
+    async def closed() -> bool:
+        return probe_sessions() == []
+
+    await assert_eventually("no probe connection once the probes close", closed, 10)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }} import config, registry
+from {{ cookiecutter.package_name }} import config, db, registry
 from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES, create_workers
 
 from .helpers import PROJECT_ROOT, run_cli, service_env
@@ -62,6 +62,17 @@ def test_the_probes_ask_the_worker_what_health_py_answers() -> None:
     assert worker["startupProbe"]["httpGet"]["path"] == "/healthz"
     annotations = manifest("deployment.yaml")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(ports["metrics"])
+
+
+def test_the_startup_probe_outlasts_the_workers_own_tries_and_drains_pass_an_outage() -> None:
+    probe = container_of("deployment.yaml")["startupProbe"]
+    waited = probe["periodSeconds"] * probe["failureThreshold"]
+    # Each try up to the connect timeout, then a second's pause, then the start itself.
+    tries = db.STARTUP_ATTEMPTS * (db.CONNECT_TIMEOUT + 1)
+    assert waited >= tries + STOP_MARGIN_SECONDS, (waited, tries)
+    # Not ready is not healthy: a database outage must not block node drains.
+    budget = manifest("poddisruptionbudget.yaml")["spec"]
+    assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
 
 
 def test_sigkill_never_cuts_a_graceful_stop_short() -> None:

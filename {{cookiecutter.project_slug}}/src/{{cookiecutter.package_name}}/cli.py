@@ -108,7 +108,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     if role != "workflows":  # workflow code never touches the database
         database_url = db.require_database_url()
         # Fail at start, in seconds and with the address, rather than on the first task.
-        with db.connect_to_db(database_url, attempts=3) as conn:
+        with db.connect_to_db(database_url, attempts=db.STARTUP_ATTEMPTS) as conn:
             conn.execute("SELECT 1")
         database = db.Database(database_url)
     serve_metrics()

@@ -22,6 +22,7 @@ import psycopg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from . import config
 from .db import Database
 from .redaction import redact, safe_conninfo
 from .temporal.worker import running
@@ -29,6 +30,7 @@ from .temporal.worker import running
 # Each dependency must answer within this, or the process is not ready: probes
 # usually time out after a second or a few.
 CHECK_TIMEOUT_SECONDS = 2.0
+PROBES_APPLICATION_NAME = f"{config.SERVICE_NAME} probes"
 
 
 class Health:
@@ -40,6 +42,7 @@ class Health:
         self.database_url = database_url
         self.stopping = False
         """Set when the process begins to stop: from then on it is not ready."""
+        self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def readiness(self) -> tuple[bool, str]:
         """Whether the process is ready, and why not."""
@@ -67,11 +70,27 @@ class Health:
         return True, "polling, and Temporal and PostgreSQL answer"
 
     async def ping_database(self) -> None:
-        # A connection of its own: the activities' pool is sized to their slots.
-        async with await psycopg.AsyncConnection.connect(
-            self.database_url or "", connect_timeout=int(CHECK_TIMEOUT_SECONDS)
-        ) as conn:
-            await conn.execute("SELECT 1")
+        # One connection of the probes' own, kept from one probe to the next: not the
+        # activities' pool, sized to their slots, where a busy worker would look unready;
+        # and not a new connection every probe, which costs PostgreSQL a process each.
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.database_url or "",
+                connect_timeout=int(CHECK_TIMEOUT_SECONDS),
+                autocommit=True,
+                application_name=PROBES_APPLICATION_NAME,  # pg_stat_activity shows whose it is
+            )
+        try:
+            await self._conn.execute("SELECT 1")
+        except BaseException:  # a broken or timed-out connection: a new one next time
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the probes' connection, if open."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
 
 def first_line(error: BaseException) -> str:
@@ -125,6 +144,7 @@ async def probes_at(address: str | None, health: Health) -> AsyncIterator[None]:
         if server is not None:
             server.close()
             await server.wait_closed()
+        await health.close()
 
 
 async def run_until(
