@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..db import Database
 from ..fields import Fields
 
-if TYPE_CHECKING:  # schedules.py imports this module
+if TYPE_CHECKING:  # schedules.py imports this module; workflow code, never the database
+    from ..db import Database
     from .schedules import ScheduledJob
 
-ActivityFactory = Callable[[Database], Sequence[Callable[..., Any]]]
+ActivityFactory = Callable[["Database"], Sequence[Callable[..., Any]]]
 
 
 @dataclass(frozen=True)

@@ -46,35 +46,19 @@ MAX_CONCURRENT_ACTIVITIES = 8
 # at most a few thousand events (rule 3), so a shorter wait costs little.
 STICKY_QUEUE_TIMEOUT = timedelta(seconds=3)
 
-PACKAGE = __name__.split(".", 1)[0]
-# Workflow code runs in Temporal's sandbox, which re-imports each module it uses
-# for every run. Modules that workflow code only names (the database driver and
-# handle, the module record) are passed through instead: reloading psycopg per
-# run would be slow, and none of them is called from workflow code. So is the
-# machinery every module's workflow shares, which holds no state and reads no clock:
-# importing it again for every run cost about a tenth of the worker's time in a
-# `make bench` of inline jobs. A module's own workflow code stays in the sandbox.
+# Workflow code runs in Temporal's sandbox, which imports each module it uses afresh
+# for every run and refuses what could break a replay (clocks, randomness, I/O). Only
+# third-party code that workflow code never calls for a decision passes through as it
+# is: the database driver, which a workflow module names but only its activities use
+# (they import it under workflow.unsafe.imports_passed_through()), and tracing, whose
+# context travels through workflow code (temporal/tracing.py). The service's own
+# workflow-side code, machinery included, stays in the sandbox and is checked there.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "psycopg",
         "psycopg_binary",
         "psycopg_pool",
-        f"{PACKAGE}.bulk",
-        f"{PACKAGE}.config",
-        f"{PACKAGE}.db",
-        f"{PACKAGE}.fields",
-        # A staged load's activity side: parsing and SQL (its sources are imported
-        # by the activity itself, outside the sandbox).
-        f"{PACKAGE}.loads",
-        f"{PACKAGE}.temporal.cron",
-        f"{PACKAGE}.temporal.fanout",
-        f"{PACKAGE}.temporal.inputs",
-        f"{PACKAGE}.temporal.loading",
-        f"{PACKAGE}.temporal.module",
-        f"{PACKAGE}.temporal.retry",
-        f"{PACKAGE}.temporal.schedules",
         "typing_extensions",
-        # Tracing's context travels through workflow code (temporal/tracing.py).
         "opentelemetry",
     )
 )
