@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from temporalio import activity
 
 from . import config
 from .redaction import (
@@ -43,6 +44,15 @@ POOL_TIMEOUT = 2.0
 # A worker's tries to reach PostgreSQL at start, a second apart, before it exits for its
 # supervisor to start it again; deploy/kubernetes's startup probe waits longer than that.
 STARTUP_ATTEMPTS = 3
+# No attempt outlives its timeout. Once the server times an attempt out it schedules the
+# next, but the attempt's statement goes on in PostgreSQL, holding its connection and
+# activity slot, and waiting on the same lock as its retry. So inside an activity each
+# connection ends its statements within STATEMENT_SHARE of the attempt's start_to_close
+# timeout, and its lock waits within LOCK_SHARE of that or of its heartbeat timeout,
+# whichever is shorter (a heartbeating stage proves it is alive, not that it is not
+# stuck on a lock): the attempt fails itself and is retried, one waiter at a time.
+STATEMENT_SHARE = 0.8
+LOCK_SHARE = 0.4
 
 
 class DatabaseUnavailableError(Exception):
@@ -81,6 +91,8 @@ async def connect_to_db_or_raise(
     """One connection, with a single attempt; raise DatabaseUnavailableError on failure.
 
     Borrowed from ``pool`` when given (waiting at most POOL_TIMEOUT), else opened.
+    Inside an activity its statements and lock waits end before the attempt's own
+    timeout does (:func:`bound_to_attempt`).
     The transaction commits when the block exits normally and rolls back on an
     exception; an opened connection is closed, a borrowed one goes back to the pool.
     """
@@ -88,6 +100,7 @@ async def connect_to_db_or_raise(
     if pool is not None:
         try:
             async with pool.connection(timeout=POOL_TIMEOUT) as borrowed:
+                await bound_to_attempt(borrowed)
                 yield borrowed
         except PoolTimeout as error:
             raise unreachable(resolved, f"no connection within {POOL_TIMEOUT:g}s") from error
@@ -98,7 +111,35 @@ async def connect_to_db_or_raise(
         # From None: psycopg's own error, chained, would travel to Temporal as the cause.
         raise unreachable(resolved, error) from None
     async with conn:
+        await bound_to_attempt(conn)
         yield conn
+
+
+def attempt_timeouts() -> tuple[int, int] | None:
+    """``statement_timeout`` and ``lock_timeout`` in milliseconds for the activity attempt
+    running now; None outside an activity, or for one with no start_to_close timeout."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    if not info.start_to_close_timeout:
+        return None
+    attempt = info.start_to_close_timeout.total_seconds() * 1000
+    alive = info.heartbeat_timeout.total_seconds() * 1000 if info.heartbeat_timeout else attempt
+    return round(attempt * STATEMENT_SHARE), round(min(attempt, alive) * LOCK_SHARE)
+
+
+async def bound_to_attempt(conn: psycopg.AsyncConnection) -> None:
+    """Set the attempt's timeouts on ``conn`` for the session, committed at once so the
+    caller's transactions start as its own (a pooled connection is set at every borrow)."""
+    timeouts = attempt_timeouts()
+    if timeouts is None:
+        return
+    statement_ms, lock_ms = timeouts
+    await conn.execute(
+        "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+        (f"{statement_ms}ms", f"{lock_ms}ms"),
+    )
+    await conn.commit()
 
 
 def connect_to_db(
