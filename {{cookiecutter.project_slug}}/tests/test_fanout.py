@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
 from {{ cookiecutter.package_name }}.temporal.fanout import (
     BATCH_SIZE,
@@ -15,9 +21,18 @@ from {{ cookiecutter.package_name }}.temporal.fanout import (
     records_of,
     slice_of,
 )
+from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
-from .helpers import StubUpserts, records, result_within, serving_stubs
-from .module_under_test import FIELDS, Record, Workflow
+from .helpers import (
+    StubUpserts,
+    application_error,
+    events,
+    handle_histories,
+    records,
+    result_within,
+    serving_stubs,
+)
+from .module_under_test import FIELDS, MODULE, NAME, Job, Record, Workflow
 
 JOB: Any = {"records": records(101, 102, 103), "key_range": {"first": 1, "count": 5}}
 
@@ -77,3 +92,63 @@ async def test_a_key_range_alone_goes_in_bigger_batches_than_records(
             await result_within(handle)
         sizes.append(sorted(stub.batch_sizes))
     assert sizes == [[1, KEY_RANGE_BATCH_SIZE, KEY_RANGE_BATCH_SIZE], [1, BATCH_SIZE]]
+
+
+class FirstBatchFails:
+    """The upsert activity under its real name: batch 1 fails for good once every other
+    batch is running, and the others heartbeat until they are cancelled, never ending
+    on their own. The test paces the failure; nothing waits on the clock."""
+
+    def __init__(self, batches: int) -> None:
+        self.others = batches - 1
+        self.others_running = asyncio.Event()
+        self.running: list[str] = []
+
+    @activity.defn(name=f"{NAME}Activities.upsert")
+    async def upsert(self, batch: Job) -> int:
+        number = activity.info().activity_id  # activities are numbered as they are scheduled
+        if number == "1":
+            await self.others_running.wait()
+            raise ApplicationError("the table refused a row", type="PermanentError")
+        self.running.append(number)
+        if len(self.running) == self.others:
+            self.others_running.set()
+        while True:  # until cancelled: a heartbeat brings the cancellation
+            activity.heartbeat()
+            await asyncio.sleep(0.05)
+
+
+async def test_a_failing_batch_stops_the_others_before_the_run_fails(
+    client: Client, task_queue: str
+) -> None:
+    batches = 5
+    job: Job = {"records": records(*range(1, batches + 1)), "batch_size": 1}
+    stub = FirstBatchFails(batches)
+    workflows = create_workers(client, None, [MODULE], task_queue=task_queue, role="workflows")
+    # Heartbeats go out at once, so a cancellation reaches the stub without delay.
+    every = timedelta(milliseconds=100)
+    activities = Worker(
+        client,
+        task_queue=task_queue,
+        activities=[stub.upsert],
+        default_heartbeat_throttle_interval=every,
+        max_heartbeat_throttle_interval=every,
+    )
+    async with running([*workflows, activities]):
+        handle = await client.start_workflow(
+            Workflow.run, job, id=f"fails-{uuid.uuid4()}", task_queue=task_queue
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await result_within(handle)
+    # The run's failure says which batch failed, and why, with its type.
+    error = failure.value.cause
+    assert isinstance(error, ApplicationError)
+    assert error.message == f"batch 1 of {batches}: items 1 to 1: the table refused a row"
+    assert error.type == "PermanentError"
+    assert application_error(error).message == "the table refused a row"  # behind it
+    # Every other batch was cancelled, and had ended, before the run failed.
+    [history] = await handle_histories(client, handle)
+    [failed] = events([history], EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
+    cancelled = events([history], EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
+    assert len(cancelled) == batches - 1
+    assert all(event.event_id < failed.event_id for event in cancelled)

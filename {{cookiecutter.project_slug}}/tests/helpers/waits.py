@@ -98,11 +98,16 @@ async def has_failed_attempt(handle: WorkflowHandle[Any, Any], message: str) -> 
 
 
 def application_error(error: BaseException) -> ApplicationError:
-    """The first ApplicationError behind a workflow, child workflow or activity failure."""
+    """The ApplicationError at the root of a workflow, child workflow or activity failure:
+    the one the failing code raised, behind what the fan-out adds (which batch failed)."""
+    found: ApplicationError | None = None
     current: object = error
-    while not isinstance(current, ApplicationError):
-        # WorkflowFailureError, ChildWorkflowError and ActivityError each carry a .cause.
+    while current is not None:
+        if isinstance(current, ApplicationError):
+            found = current
+        # WorkflowFailureError, ChildWorkflowError, ActivityError and the fan-out's own
+        # ApplicationError each carry a .cause.
         current = getattr(current, "cause", None)
-        if current is None:
-            raise AssertionError(f"no ApplicationError behind {error!r}")
-    return current
+    if found is None:
+        raise AssertionError(f"no ApplicationError behind {error!r}")
+    return found

@@ -20,11 +20,13 @@ limits, continue-as-new and progress live here, once; nothing here knows the mod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError, FailureError
 from typing_extensions import NotRequired, TypedDict
 
 from .. import config
@@ -321,12 +323,17 @@ class FanOut:
             number = start // size + 1
             summary = f"batch {number:,} of {batches:,}: items {span(start, stop)}"
             async with window:
-                upserted = await upsert(slice_of(job, start, stop), summary)
+                try:
+                    upserted = await upsert(slice_of(job, start, stop), summary)
+                except FailureError as error:
+                    raise failed(summary, error) from error
             # Counted after the await, never `self._done += await ...`, which would
             # read _done before the await and lose what other batches added meanwhile.
             self._count(upserted)
 
-        await asyncio.gather(*(run_batch(start) for start in range(0, plan.total, size)))
+        running = [asyncio.ensure_future(run_batch(start)) for start in range(0, plan.total, size)]
+        async with stopped_on_failure(running):
+            await asyncio.gather(*running)
 
     async def run_children(self, job: JobT, plan: Plan) -> None:
         """Children of this workflow's type for the items not done yet, one run's worth of
@@ -336,23 +343,25 @@ class FanOut:
             "items %s: children of %s", span(self._done, self._total), f"{per_child:,}"
         )
         in_flight: list[asyncio.Task[None]] = []
-        for start in range(self._done, self._total, per_child):
-            if budget == 0 or workflow.info().is_continue_as_new_suggested():
-                break
-            budget -= 1
-            if len(in_flight) >= MAX_CHILDREN_IN_FLIGHT:
-                in_flight = await self._collect(in_flight)
-            stop = min(start + per_child, self._total)
-            child = self._child(slice_of(job, start, stop), start, stop)
-            in_flight.append(asyncio.ensure_future(child))
-        while in_flight:
-            in_flight = await self._collect(in_flight)
+        async with stopped_on_failure(in_flight):
+            for start in range(self._done, self._total, per_child):
+                if budget == 0 or workflow.info().is_continue_as_new_suggested():
+                    break
+                budget -= 1
+                if len(in_flight) >= MAX_CHILDREN_IN_FLIGHT:
+                    in_flight[:] = await self._collect(in_flight)
+                stop = min(start + per_child, self._total)
+                child = self._child(slice_of(job, start, stop), start, stop)
+                in_flight.append(asyncio.ensure_future(child))
+            while in_flight:
+                in_flight[:] = await self._collect(in_flight)
 
     async def _child(self, part: JobT, start: int, stop: int) -> None:
         # The id derives from the parent's and the slice's start, so a replayed or
         # continued parent finds its children instead of starting them again.
         child_id = f"{workflow.info().workflow_id}/items-{start}"
         self._children.append(child_id)
+        summary = f"items {span(start, stop)} of {self._total:,}"
         try:
             result = await workflow.execute_child_workflow(
                 workflow.info().workflow_type,
@@ -360,8 +369,10 @@ class FanOut:
                 id=child_id,
                 result_type=JobResult,
                 # The Web UI lists children by this line, not only by their ids.
-                static_summary=f"items {span(start, stop)} of {self._total:,}",
+                static_summary=summary,
             )
+        except FailureError as error:
+            raise failed(f"child {child_id} ({summary})", error) from error
         finally:
             self._children.remove(child_id)
         # In the same step as leaving the list: a query sees the child's items
@@ -375,3 +386,28 @@ class FanOut:
         for task in finished:
             task.result()  # a failed child fails this run
         return list(pending)
+
+
+@asynccontextmanager
+async def stopped_on_failure(tasks: list[asyncio.Task[None]]) -> AsyncIterator[None]:
+    """On a failure in the block (a batch or child failed, or the workflow was cancelled),
+    cancel ``tasks`` and wait until each has ended before the failure goes on: a failed
+    run then has no batch left writing, and no batch waiting for its turn ever starts.
+    Activities are cancelled as their options say (WAIT_CANCELLATION_COMPLETED) and
+    children as the SDK's default does, which waits for them too."""
+    try:
+        yield
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def failed(what: str, error: FailureError) -> ApplicationError:
+    """The failure a run ends with when one of its batches or children failed for good:
+    which one, and why, with the type of the failure behind it."""
+    cause = error.cause if error.cause is not None else error
+    kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
+    why = cause.message if isinstance(cause, FailureError) else str(cause)
+    return ApplicationError(f"{what}: {why}", type=kind or type(cause).__name__, non_retryable=True)

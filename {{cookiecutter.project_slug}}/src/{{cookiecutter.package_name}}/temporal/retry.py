@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 from typing_extensions import NotRequired, TypedDict
 
 
@@ -29,3 +30,6 @@ class ActivityOptions(TypedDict):
     retry_policy: RetryPolicy
     heartbeat_timeout: NotRequired[timedelta]
     """For an activity that runs long and heartbeats: a lost attempt is noticed this soon."""
+    cancellation_type: NotRequired[ActivityCancellationType]
+    """For a fan-out's batches, WAIT_CANCELLATION_COMPLETED: a run that stops its batches
+    waits until each has ended, so none is still writing once the run has failed."""

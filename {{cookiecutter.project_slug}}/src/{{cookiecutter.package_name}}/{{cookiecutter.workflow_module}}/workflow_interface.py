@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 from ..temporal.fanout import Job, JobResult
 from ..temporal.loading import LoadSummary, StagedLoad, StageRequest
@@ -69,6 +70,9 @@ class {{ cookiecutter.workflow_name }}Activities:
 # must heartbeat instead, with a heartbeat_timeout, so a lost attempt is noticed as fast.)
 UPSERT_OPTIONS = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=5),
+    # When another batch fails for good, the run cancels this one and waits for it to
+    # end (temporal/fanout.py): a failed run leaves no batch writing.
+    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     # Retries go on through a database outage of up to this long, then the workflow fails.
     schedule_to_close_timeout=timedelta(minutes=30),
     retry_policy=RetryPolicy(
@@ -106,6 +110,7 @@ STAGE_OPTIONS = ActivityOptions(
 # through a database outage, as upsert is.
 MERGE_OPTIONS = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=30),
+    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     schedule_to_close_timeout=timedelta(minutes=30),
     retry_policy=UPSERT_OPTIONS["retry_policy"],
 )
