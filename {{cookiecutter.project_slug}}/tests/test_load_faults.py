@@ -8,11 +8,13 @@ committed, the rest waits, and the fault lands there however fast the machine.
 
 from __future__ import annotations
 
+import signal
 import uuid
 from typing import Any
 
 import psycopg
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }}.dev import EmbeddedPostgres
@@ -24,6 +26,10 @@ from .helpers import (
     assert_eventually,
     background,
     cli,
+    events,
+    free_port,
+    handle_histories,
+    probe,
     result_within,
     row_held,
     service_env,
@@ -124,3 +130,58 @@ async def test_postgres_stopped_mid_stage_loses_and_doubles_no_row(
         result = await result_within(handle, RESULT_TIMEOUT)
     assert without_ids(stored(own_postgres.url)) == expected_rows(NUMBERS)
     assert (result["load"]["rows"], result["load"]["rejects"]) == (ROWS, 0)
+
+
+# Long enough for the rest of the file to stage after SIGTERM on a loaded machine.
+GRACEFUL_SECONDS = 30
+
+
+def stopping_or_stopped(health_port: int) -> bool:
+    """Whether a worker that answered its probes has begun to stop: /readyz says so, or
+    nothing answers any more (with no graceful time, it stops at once)."""
+    status, body = probe(health_port, "/readyz")
+    return status == 0 or body.get("reason") == "shutting down"
+
+
+async def test_sigterm_lets_an_activity_in_flight_finish_on_its_first_attempt(
+    own_temporal: TemporalServer, own_postgres: EmbeddedPostgres, own_client: Client
+) -> None:
+    env, queue = service_env(own_temporal.address, own_postgres.url), f"load-{uuid.uuid4()}"
+    health = free_port()
+    stopping = env | {
+        "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SECONDS),
+        "HEALTH_ADDRESS": f"127.0.0.1:{health}",
+    }
+    data, faults = held_file()
+    with http_source(data, faults) as url:
+        with background(cli("worker", "--task-queue", queue), stopping) as first:
+            handle = await start_load(own_client, queue, url)
+            # The stage is in flight, its source held mid-body by the test.
+            committed = lambda: load_state(own_postgres.url)[1] > 0  # noqa: E731
+            await assert_eventually("a chunk committed", committed)
+            first.send_signal(signal.SIGTERM)
+            await assert_eventually(
+                "the worker says it is shutting down, or has closed its probes",
+                lambda: stopping_or_stopped(health),
+            )
+            faults.released.set()  # the rest of the file comes while the worker stops
+            # It stops once the stage has finished: the stage's work is not handed back.
+            assert first.wait(timeout=GRACEFUL_SECONDS + 15) == 0
+        with background(cli("worker", "--task-queue", queue), env):
+            result = await result_within(handle, RESULT_TIMEOUT)
+    assert without_ids(stored(own_postgres.url)) == expected_rows(NUMBERS)
+    assert result["load"]["rows"] == ROWS
+    # The stage completed on its first attempt, on the worker that was told to stop (a
+    # history records the started event of an activity's last attempt only).
+    [history] = await handle_histories(own_client, handle)
+    scheduled = {
+        e.event_id
+        for e in events([history], EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        if e.activity_task_scheduled_event_attributes.activity_type.name.endswith(".stage")
+    }
+    started = [
+        e.activity_task_started_event_attributes.attempt
+        for e in events([history], EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+        if e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+    ]
+    assert started == [1], f"the stage completed on attempt {started}, not the first"
