@@ -8,18 +8,16 @@ tests/test_web_ui.py then reads the decoded input in headless Chromium).
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from google.protobuf import json_format
-from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import cli as service_cli
@@ -59,6 +57,10 @@ from .module_under_test import Workflow
 from .sealing import (
     NEW,
     OLD,
+    as_json,
+    call,
+    damaged,
+    from_json,
     history_shown,
     keyed,
     plaintext_needles,
@@ -67,31 +69,6 @@ from .sealing import (
 
 UI = "http://localhost:8233"
 TOKEN = f"codec-token-{uuid.uuid4().hex}"
-
-Reply = tuple[int, dict[str, str], Any]
-
-
-def call(url: str, method: str = "POST", body: Any = None, **headers: str) -> Reply:
-    """Status, headers and JSON body (None when empty) of one request."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, got, text = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, got, text = error.code, dict(error.headers), error.read()
-    return status, got, json.loads(text) if text else None
-
-
-def as_json(payloads: list[Payload]) -> dict[str, Any]:
-    """Payloads as the CLI and the Web UI post them."""
-    return json_format.MessageToDict(Payloads(payloads=payloads))
-
-
-def from_json(body: dict[str, Any]) -> list[Payload]:
-    return list(json_format.ParseDict(body, Payloads()).payloads)
 
 
 @pytest.fixture
@@ -173,6 +150,36 @@ def test_a_payload_under_a_key_it_lacks_is_refused_naming_the_id(
     foreign[0].metadata[KEY_ID] = b"new"
     status, _, said = call(f"{server.url}/decode", body=as_json(foreign), **AUTH)
     assert status == 400 and "does not open with it" in said["error"]
+
+
+def test_ciphertext_truncated_garbled_or_not_a_payload_is_a_400_naming_the_key(
+    server: codec_server.CodecHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    [sealed] = EncryptionCodec(parse_keys(f"new:{NEW}")).seal([Payload(data=b'"x"')])
+    caplog.set_level(logging.WARNING)
+    for how, spoilt in damaged(sealed).items():
+        # A handler that raised would close the connection with no answer at all.
+        status, headers, said = call(f"{server.url}/decode", body=as_json([spoilt]), **AUTH)
+        assert (status, headers["Content-Type"]) == (400, "application/json"), how
+        assert "key 'new'" in said["error"] and NEW not in said["error"], how
+        assert "decode for namespace - refused: " in caplog.text, how
+    # And a server still answering: nothing above took a handler down.
+    assert call(f"{server.url}/decode", body=as_json([sealed]), **AUTH)[0] == 200
+    assert NEW not in caplog.text
+
+
+def test_a_content_length_that_is_no_number_is_a_400(
+    server: codec_server.CodecHTTPServer,
+) -> None:
+    connection = http.client.HTTPConnection(urlsplit(server.url).netloc, timeout=10)
+    connection.putrequest("POST", "/decode")
+    connection.putheader("Authorization", AUTH["Authorization"])
+    connection.putheader("Content-Length", "²")
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 400
+    assert "Content-Length" in json.loads(response.read())["error"]
+    connection.close()
 
 
 def test_bad_settings_are_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

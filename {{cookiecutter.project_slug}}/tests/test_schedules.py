@@ -29,16 +29,21 @@ from temporalio.client import (
 )
 
 from {{ cookiecutter.package_name }} import config, registry
+from {{ cookiecutter.package_name }}.temporal.encryption import KEYS_VARIABLE, sealing_key_of
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.schedules import (
     OWNER,
+    Declared,
     ScheduleDeclarationError,
     ScheduledJob,
     ScheduleOwnershipError,
+    ScheduleUnreadableError,
     apply,
     declared,
     describe,
+    job_payloads,
     problems,
+    schedule_of,
     summary,
 )
 
@@ -53,6 +58,7 @@ from .helpers import (
     serving_stubs,
 )
 from .module_under_test import MODULE, Job
+from .sealing import NEW, OLD, OTHER, keyed
 
 HOUR = timedelta(hours=1)
 
@@ -193,6 +199,78 @@ async def test_schedules_the_service_does_not_own_survive_and_its_stale_ones_go(
     assert [spec.every for spec in description.schedule.spec.intervals] == [HOUR]
     for schedule_id in foreign:
         await client.get_schedule_handle(schedule_id).delete()
+
+
+async def sealing_of(client: Client, schedule_id: str) -> tuple[set[str | None], str | None]:
+    """The keys a schedule's job and fingerprint are sealed with, and its owner's mark's
+    (None: plaintext), as the server holds them."""
+    description = await describe(client, schedule_id)
+    assert description is not None, schedule_id
+    mark = description.raw_description.memo.fields[OWNER]
+    return {sealing_key_of(p) for p in job_payloads(description)}, sealing_key_of(mark)
+
+
+async def test_rotation_reseals_the_services_schedules_and_skips_those_it_cannot_read(
+    client: Client, owner: str, task_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    old, both, new = [await keyed(client, keys) for keys in (OLD_ONLY, BOTH, NEW_ONLY)]
+    hourly, daily = scheduled("hourly"), scheduled("daily", every=None, cron="0 6 * * *")
+    earlier = scheduled("earlier")
+    mine = [hourly, daily, earlier]
+    modules = module_with(*mine)
+    ids = {one.id for one in mine}
+    await applied(old, owner, task_queue, hourly, daily)
+    # As apply made them before the owner's mark was written in the clear: sealed too.
+    schedule = schedule_of(Declared(MODULE, earlier), task_queue, owner)
+    await old.create_schedule(earlier.id, schedule, memo={OWNER: owner})
+    # Another service's schedule, sealed with a key this service never had.
+    foreign = f"test-foreign-{uuid.uuid4().hex[:8]}"
+    stranger = await keyed(client, f"k9:{OTHER}")
+    await stranger.create_schedule(foreign, foreign_schedule(task_queue), memo={OWNER: "other"})
+    try:
+        assert await sealing_of(client, hourly.id) == ({"old"}, None)
+        assert await sealing_of(client, earlier.id) == ({"old"}, "old")
+
+        # Dropping the old key first: apply cannot read the earlier mark, and changes nothing.
+        with pytest.raises(ScheduleUnreadableError, match="sealed with key 'old'"):
+            await apply(new, modules, owner=owner, task_queue=task_queue)
+        assert await sealing_of(client, hourly.id) == ({"old"}, None)
+
+        async def listed() -> bool:  # the list is eventually consistent
+            return foreign in [entry.id async for entry in await client.list_schedules()]
+
+        await assert_eventually("the foreign schedule listed", listed)
+        # Rotated, the new key first: every schedule of the service is sealed with it.
+        changes = await apply(both, modules, owner=owner, task_queue=task_queue)
+        assert [c.what for c in changes if c.schedule_id in ids] == ["resealed"] * 3
+        for one in mine:
+            assert await sealing_of(client, one.id) == ({"new"}, None), one.id
+            description = await describe(client, one.id)
+            assert description is not None and description.schedule.state.paused
+        [skipped] = [str(c) for c in changes if c.schedule_id == foreign]
+        assert skipped == (
+            f"skipped    {foreign}: left alone, its owner cannot be read here: a payload is "
+            f"sealed with key 'k9', which {KEYS_VARIABLE} does not list here"
+        )
+        assert f"schedule {foreign} left alone" in caplog.text
+
+        # The old key dropped: apply still reads all it owns, and has nothing to change.
+        changes = await apply(new, modules, owner=owner, task_queue=task_queue)
+        assert [c.what for c in changes if c.schedule_id in ids] == ["unchanged"] * 3
+        assert [c.what for c in changes if c.schedule_id == foreign] == ["skipped"]
+        # Without keys, apply would store the jobs in plaintext: it refuses.
+        with pytest.raises(ScheduleUnreadableError, match=f"{KEYS_VARIABLE} is not set here"):
+            await apply(client, modules, owner=owner, task_queue=task_queue)
+        # And without keys, another service's sealed schedule is skipped just the same.
+        changes = await apply(client, module_with(), owner=f"test-nobody-{uuid.uuid4().hex}")
+        [skipped] = [c.why for c in changes if c.schedule_id == foreign]
+        assert skipped.endswith(f"sealed with key 'k9', and {KEYS_VARIABLE} is not set here")
+        assert OLD not in caplog.text and NEW not in caplog.text and OTHER not in caplog.text
+    finally:
+        await client.get_schedule_handle(foreign).delete()
+
+
+OLD_ONLY, BOTH, NEW_ONLY = f"old:{OLD}", f"new:{NEW},old:{OLD}", f"new:{NEW}"
 
 
 @pytest.mark.parametrize(

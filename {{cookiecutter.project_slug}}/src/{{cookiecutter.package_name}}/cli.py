@@ -335,8 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(worker: /healthz and /readyz), OTEL_* (tracing, with the otel extra), BUILD_ID and "
         "DEPLOYMENT_NAME (worker: versioned workers), GRACEFUL_SHUTDOWN_SECONDS (worker: how "
         "long activities in flight may finish when it stops, default 5), PAYLOAD_ENCRYPTION_KEYS "
-        "(every command: payloads sealed), CODEC_CORS_ORIGINS and CODEC_AUTH_TOKEN (codec-server), "
-        "AWS_* (worker: where a load's s3:// source is read, by AWS's standard chain).",
+        "(every command: payloads and failures sealed), PAYLOAD_ENCRYPTION_REQUIRED (every "
+        "command: refuse plaintext payloads), CODEC_CORS_ORIGINS and CODEC_AUTH_TOKEN "
+        "(codec-server), AWS_* (worker: where a load's s3:// source is read, by AWS's standard "
+        "chain).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

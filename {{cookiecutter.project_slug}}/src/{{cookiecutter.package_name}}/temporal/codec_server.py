@@ -126,7 +126,10 @@ class CodecHandler(BaseHTTPRequestHandler):
         if not self.authorised():
             self.reply(401, {"error": f"a valid bearer token is required ({TOKEN_VARIABLE})"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        length = body_length(self.headers.get("Content-Length"))
+        if length is None:
+            self.reply(400, {"error": "Content-Length must be a number of bytes"})
+            return
         if length > MAX_BODY_BYTES:
             self.reply(413, {"error": f"the body is over {MAX_BODY_BYTES:,} bytes"})
             return
@@ -141,7 +144,9 @@ class CodecHandler(BaseHTTPRequestHandler):
                 done = codec.seal(request.payloads)
             else:
                 done = codec.open(request.payloads)
-        except EncryptionKeyError as error:  # names the key's id, never the key
+        # open() raises only this, for a key it lacks and for ciphertext cut, altered or
+        # not a payload: each a 400 naming the key's id, never the key or a payload.
+        except EncryptionKeyError as error:
             log.warning("%s for namespace %s refused: %s", route, namespace, error)
             self.reply(400, {"error": str(error)})
             return
@@ -193,6 +198,12 @@ class CodecHandler(BaseHTTPRequestHandler):
         # The standard library's access log goes to stderr; ours goes through logging,
         # at DEBUG, and do_POST logs each request's outcome at INFO.
         log.debug("%s %s", self.address_string(), format % args)
+
+
+def body_length(header: str | None) -> int | None:
+    """The ``Content-Length`` header's bytes (0 when absent), or None when it is no count."""
+    text = (header or "0").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class CodecHTTPServer(ThreadingHTTPServer):

@@ -22,7 +22,11 @@ from temporalio.exceptions import ApplicationError
 
 from . import telemetry
 from .encryption import (
+    KEYS_VARIABLE,
+    EncryptionKeyError,
     keys_from_environment,
+    required_from_environment,
+    sealing_key_of,
     with_encryption,
 )
 from .shapes import conform
@@ -69,6 +73,7 @@ class CheckedPayloadConverter(DefaultPayloadConverter):
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None
     ) -> list[Any]:
+        refuse_sealed(payloads)
         if not type_hints or len(type_hints) != len(payloads):
             # Untyped, or the wrong number of arguments: the InputChecks interceptor
             # refuses the latter with a message that counts them.
@@ -87,17 +92,34 @@ class CheckedPayloadConverter(DefaultPayloadConverter):
 
 NUL_IN_JSON = b"\\u0000"
 
+
+def refuse_sealed(payloads: Sequence[Payload]) -> None:
+    """A payload still sealed here reached a process without keys (a codec opens them
+    before the converter sees them): say which key it needs, not "unknown encoding".
+
+    Not a FailureError, so in workflow code it fails the task, which retries until a
+    worker with the key takes it, rather than the workflow."""
+    for payload in payloads:
+        key_id = sealing_key_of(payload)
+        if key_id is not None:
+            raise EncryptionKeyError(
+                f"a payload is sealed with key {key_id!r}, and {KEYS_VARIABLE} is not set here"
+            )
+
+
 DATA_CONVERTER = dataclasses.replace(
     DataConverter.default, payload_converter_class=CheckedPayloadConverter
 )
 
 
 def data_converter() -> DataConverter:
-    """DATA_CONVERTER, sealing every payload when PAYLOAD_ENCRYPTION_KEYS is set.
+    """DATA_CONVERTER, sealing every payload and failure when PAYLOAD_ENCRYPTION_KEYS is
+    set, and refusing plaintext when PAYLOAD_ENCRYPTION_REQUIRED is too.
 
     The 200 KiB limit is checked before sealing, on the payload as the converter wrote
     it: what a workflow author controls. Sealing adds under 100 bytes (nonce, tag, the
     key's id and the inner payload's encoding; tests/test_encryption.py pins it), far
     from Temporal's own limits.
     """
-    return with_encryption(DATA_CONVERTER, keys_from_environment())
+    keys = keys_from_environment()  # refuses PAYLOAD_ENCRYPTION_REQUIRED without keys
+    return with_encryption(DATA_CONVERTER, keys, required=required_from_environment())

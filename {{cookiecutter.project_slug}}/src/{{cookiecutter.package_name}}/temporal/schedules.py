@@ -16,18 +16,28 @@ because the server answers a cron expression back as calendars.
 Whether a schedule is paused is set once, when apply creates it (``paused``). After
 that, pausing is for people (``schedules pause`` / ``unpause``, the Web UI), and apply
 keeps whatever they chose.
+
+With PAYLOAD_ENCRYPTION_KEYS, a schedule's job and fingerprint are sealed like every
+payload, and apply re-seals with the first key any schedule of its owner sealed
+otherwise (``resealed``), so that an old key can be dropped once apply has run with
+both. The owner's mark is written in the clear: the service's name is no secret, and
+any process, with whatever keys, can then tell its schedules from others'. A schedule
+whose mark it cannot read (sealed with a key it lacks) is someone else's to judge: apply
+leaves it alone and says so (``skipped``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from temporalio.api.common.v1 import Memo, Payload
 from temporalio.client import (
     Client,
     Schedule,
@@ -45,6 +55,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from .cron import cron_problem
+from .encryption import KEYS_VARIABLE, EncryptionKeyError, current_sealing_key, sealing_key_of
 from .fanout import RecordType, check_job
 from .module import WorkflowModule
 from .shapes import conform
@@ -57,6 +68,8 @@ SHORTEST_INTERVAL = timedelta(seconds=1)
 SHORTEST_CATCHUP_WINDOW = timedelta(seconds=10)
 
 JobT = TypeVar("JobT", bound=Mapping[str, Any])
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,11 @@ class ScheduleDeclarationError(ValueError):
 
 class ScheduleOwnershipError(Exception):
     """A declared id is taken on the server by a schedule this service did not create."""
+
+
+class ScheduleUnreadableError(ScheduleOwnershipError):
+    """A declared id's schedule this process cannot read with its keys (whose it is, or
+    what it holds), so apply changes nothing; the message names the key's id."""
 
 
 @dataclass(frozen=True)
@@ -210,10 +228,59 @@ class Change:
     """What apply did, or would do, to one schedule."""
 
     schedule_id: str
-    what: str  # created, updated, unchanged, deleted
+    what: str  # created, updated, resealed, unchanged, deleted, skipped
+    why: str = ""  # for resealed and skipped: the keys, never a key
 
     def __str__(self) -> str:
-        return f"{self.what:<10} {self.schedule_id}"
+        done = f"{self.what:<10} {self.schedule_id}"
+        return f"{done}: {self.why}" if self.why else done
+
+
+@dataclass(frozen=True)
+class Step:
+    """What apply will do to one declared schedule, decided before anything changes."""
+
+    entry: Declared
+    queue: str
+    what: str
+    why: str = ""
+    # The schedule's current pause and note, when it must be created again: its owner's
+    # mark was sealed (by an earlier apply), and the server refuses to update the memo
+    # of a schedule ("memo updates are not supported on workflow-backed schedules").
+    recreate_with: ScheduleState | None = None
+
+
+def owner_mark(client: Client, owner: str) -> Payload:
+    """The memo's OWNER entry, in the clear whatever the keys (see the module's notes)."""
+    [payload] = client.data_converter.payload_converter.to_payloads([owner])
+    return payload
+
+
+async def owner_of(client: Client, memo: Memo) -> str | None:
+    """Who created the schedule with this memo, when an owner's mark says; raises
+    EncryptionKeyError when the mark is sealed with a key this process lacks."""
+    if OWNER not in memo.fields:
+        return None
+    raw = memo.fields[OWNER]
+    try:
+        if sealing_key_of(raw) is None:
+            # In the clear: read without the codec, which may refuse plaintext.
+            [value] = client.data_converter.payload_converter.from_payloads([raw])
+        else:
+            [value] = await client.data_converter.decode([raw])
+    except (KeyError, RuntimeError):  # a mark none of ours would write: not ours
+        return None
+    return value if isinstance(value, str) else None
+
+
+def job_payloads(description: ScheduleDescription) -> list[Payload]:
+    """The sealed part of a schedule: its job and the memo of the runs it starts."""
+    start = description.raw_description.schedule.action.start_workflow
+    return [*start.input.payloads, *start.memo.fields.values()]
+
+
+def keys_named(key_ids: set[str | None]) -> str:
+    return ", ".join(sorted("plaintext" if key is None else f"key {key!r}" for key in key_ids))
 
 
 async def applied_fingerprint(client: Client, description: ScheduleDescription) -> str | None:
@@ -236,14 +303,58 @@ async def describe(client: Client, schedule_id: str) -> ScheduleDescription | No
         raise
 
 
-async def owned_ids(client: Client, owner: str) -> list[str]:
-    """Every schedule on the server that ``owner`` created (the list is eventually
+async def owned_ids(client: Client, owner: str) -> tuple[list[str], list[Change]]:
+    """Every schedule on the server that ``owner`` created, and those whose owner this
+    process cannot read, each a ``skipped`` Change saying why (the list is eventually
     consistent: one created a moment ago may not be in it yet)."""
-    found = []
+    found, skipped = [], []
     async for entry in await client.list_schedules():
-        if (await entry.memo()).get(OWNER) == owner:
-            found.append(entry.id)
-    return found
+        try:
+            if await owner_of(client, entry.raw_entry.memo) == owner:
+                found.append(entry.id)
+        except EncryptionKeyError as error:  # names the key's id, never the key
+            why = f"left alone, its owner cannot be read here: {error}"
+            log.warning("schedule %s %s", entry.id, why)
+            skipped.append(Change(entry.id, "skipped", why))
+    return found, skipped
+
+
+async def step_for(client: Client, entry: Declared, queue: str, owner: str, *, force: bool) -> Step:
+    """What apply must do to ``entry``'s schedule; raises before anything changes if the
+    id is another's, or this process cannot read what it must keep."""
+    schedule_id = entry.scheduled.id
+    description = await describe(client, schedule_id)
+    if description is None:
+        return Step(entry, queue, "created")
+    memo = description.raw_description.memo
+    try:
+        found = await owner_of(client, memo)
+    except EncryptionKeyError as error:
+        raise ScheduleUnreadableError(
+            f"schedule {schedule_id!r} exists on the server and its owner cannot be read "
+            f"here: {error}. Apply with the keys it was sealed with"
+        ) from None
+    if found != owner:
+        raise ScheduleOwnershipError(
+            f"schedule {schedule_id!r} exists on the server and was not made by "
+            f"{owner}: rename the declaration, or delete that schedule first"
+        )
+    state = description.schedule.state
+    recreate_with = state if sealing_key_of(memo.fields[OWNER]) is not None else None
+    current = current_sealing_key(client.data_converter)
+    held = {sealing_key_of(payload) for payload in job_payloads(description)}
+    if held - {current}:
+        if current is None:  # an update would store the job in plaintext
+            raise ScheduleUnreadableError(
+                f"schedule {schedule_id!r} holds a job sealed with {keys_named(held)}, and "
+                f"{KEYS_VARIABLE} is not set here: apply with the keys the workers have"
+            )
+        why = f"was sealed with {keys_named(held)}, now with key {current!r}"
+        return Step(entry, queue, "resealed", why, recreate_with)
+    if recreate_with is not None:  # the job is sealed right, the owner's mark was sealed too
+        return Step(entry, queue, "resealed", "its owner's mark is now in the clear", state)
+    same = await applied_fingerprint(client, description) == fingerprint(entry, queue)
+    return Step(entry, queue, "unchanged" if same and not force else "updated")
 
 
 async def apply(
@@ -257,44 +368,42 @@ async def apply(
     """Make the server's schedules of ``owner`` match the modules' declarations.
 
     Raises ScheduleDeclarationError before anything changes if a declaration is
-    wrong, and ScheduleOwnershipError if a declared id belongs to someone else.
+    wrong, and ScheduleOwnershipError if a declared id belongs to someone else (or
+    ScheduleUnreadableError, one of those, if it cannot be read here).
     ``task_queue`` sends every run to that queue (tests do); ``force`` updates even
     the schedules whose declaration did not change (someone edited them by hand).
+    Every schedule of ``owner`` sealed otherwise than the client seals is re-sealed.
     """
     every_one = declared(modules)
     wrong = problems(every_one)
     if wrong:
         raise ScheduleDeclarationError("\n".join(wrong))
     # First look, then change: a conflict found late must not leave half a change.
-    plan: list[tuple[Declared, str, str]] = []  # each declaration, its queue, what to do
-    for entry in every_one:
-        queue = task_queue or entry.module.task_queue
-        description = await describe(client, entry.scheduled.id)
-        if description is None:
-            plan.append((entry, queue, "created"))
-            continue
-        if (await description.memo()).get(OWNER) != owner:
-            raise ScheduleOwnershipError(
-                f"schedule {entry.scheduled.id!r} exists on the server and was not made by "
-                f"{owner}: rename the declaration, or delete that schedule first"
-            )
-        same = await applied_fingerprint(client, description) == fingerprint(entry, queue)
-        plan.append((entry, queue, "unchanged" if same and not force else "updated"))
+    plan = [
+        await step_for(client, entry, task_queue or entry.module.task_queue, owner, force=force)
+        for entry in every_one
+    ]
     names = {entry.scheduled.id for entry in every_one}
-    stale = [found for found in await owned_ids(client, owner) if found not in names]
+    owned, skipped = await owned_ids(client, owner)
+    stale = [found for found in owned if found not in names]
 
     changes = []
-    for entry, queue, what in plan:
-        schedule = schedule_of(entry, queue, owner)
-        if what == "created":
-            await client.create_schedule(entry.scheduled.id, schedule, memo={OWNER: owner})
-        elif what == "updated":
-            await client.get_schedule_handle(entry.scheduled.id).update(keeping_state(schedule))
-        changes.append(Change(entry.scheduled.id, what))
+    for step in plan:
+        schedule_id = step.entry.scheduled.id
+        schedule = schedule_of(step.entry, step.queue, owner)
+        if step.recreate_with is not None:
+            await client.get_schedule_handle(schedule_id).delete()
+            schedule = replace(schedule, state=step.recreate_with)
+        if step.what == "created" or step.recreate_with is not None:
+            mark = {OWNER: owner_mark(client, owner)}
+            await client.create_schedule(schedule_id, schedule, memo=mark)
+        elif step.what != "unchanged":
+            await client.get_schedule_handle(schedule_id).update(keeping_state(schedule))
+        changes.append(Change(schedule_id, step.what, step.why))
     for schedule_id in stale:
         await client.get_schedule_handle(schedule_id).delete()
         changes.append(Change(schedule_id, "deleted"))
-    return changes
+    return changes + [change for change in skipped if change.schedule_id not in names]
 
 
 def keeping_state(schedule: Schedule) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
