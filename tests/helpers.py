@@ -23,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 UNRENDERED = re.compile(r"\{\{\s*cookiecutter\.|\{%")
 # How much of a failing `make test` to show: enough for the error, not the whole install.
 LOG_TAIL_LINES = 200
+# A baked suite's lines that name a failing test: its section header, or the summary's.
+FAILED_TEST = re.compile(r"^(_{3,} \S.* _{3,}|(FAILED|ERROR) \S+)")
 # Installing the shared venv the first time downloads temporalio and PostgreSQL.
 MAKE_TEST_TIMEOUT_SECONDS = 3600
 
@@ -81,10 +83,14 @@ def run_make_test(project: Path, venv: Path, *options: str, target: str = "test-
     completed = make(project, venv, target, *options)
     # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
     if completed.returncode != 0:
-        tail = "\n".join(completed.stdout.splitlines()[-LOG_TAIL_LINES:])
+        lines = completed.stdout.splitlines()
+        # The failing tests' names first: a long assertion diff can fill the whole tail.
+        named = [line for line in lines if FAILED_TEST.match(line)]
+        tail = "\n".join(lines[-LOG_TAIL_LINES:])
         pytest.fail(
-            f"`make {target}` failed in {project} (exit {completed.returncode}); last "
-            f"{LOG_TAIL_LINES} lines:\n{tail}"
+            f"`make {target}` failed in {project} (exit {completed.returncode}); "
+            + "".join(f"{line}\n" for line in named)
+            + f"last {LOG_TAIL_LINES} lines:\n{tail}"
         )
 
 
