@@ -27,7 +27,8 @@ from {{ cookiecutter.package_name }}.loads.staging import RETENTION, staged_rows
 from {{ cookiecutter.package_name }}.temporal import schedules
 from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
-from {{ cookiecutter.package_name }}.temporal.schedules import Declared, ScheduledJob
+from {{ cookiecutter.package_name }}.temporal.scheduled_job import ScheduledJob
+from {{ cookiecutter.package_name }}.temporal.schedules import Declared
 
 from .helpers import (
     EXAMPLE,

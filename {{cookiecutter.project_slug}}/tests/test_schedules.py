@@ -31,11 +31,11 @@ from temporalio.client import (
 from {{ cookiecutter.package_name }} import config, registry
 from {{ cookiecutter.package_name }}.temporal.encryption import KEYS_VARIABLE, sealing_key_of
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.scheduled_job import ScheduledJob
 from {{ cookiecutter.package_name }}.temporal.schedules import (
     OWNER,
     Declared,
     ScheduleDeclarationError,
-    ScheduledJob,
     ScheduleOwnershipError,
     ScheduleUnreadableError,
     apply,

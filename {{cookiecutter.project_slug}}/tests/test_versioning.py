@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.fields import Fields
@@ -139,7 +141,8 @@ async def test_a_running_workflow_stays_on_its_version_and_new_ones_take_the_cur
 
 
 def test_without_a_build_id_workers_run_unversioned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("BUILD_ID", raising=False)
+    for name in ("BUILD_ID", config.CONTROLLER_BUILD_ID, config.CONTROLLER_DEPLOYMENT_NAME):
+        monkeypatch.delenv(name, raising=False)
     assert versioning.deployment_config() is None
     monkeypatch.setenv("BUILD_ID", "abc123")
     deployment = versioning.deployment_config()
@@ -147,3 +150,49 @@ def test_without_a_build_id_workers_run_unversioned(monkeypatch: pytest.MonkeyPa
     assert deployment.version.build_id == "abc123"
     # The service's name, unless DEPLOYMENT_NAME says otherwise.
     assert deployment.version.deployment_name == config.DEFAULT_DEPLOYMENT_NAME
+    # In a pod of Temporal's worker controller, its own variables win.
+    monkeypatch.setenv(config.CONTROLLER_BUILD_ID, "from-controller")
+    monkeypatch.setenv(config.CONTROLLER_DEPLOYMENT_NAME, "ns/deployment")
+    deployment = versioning.deployment_config()
+    assert deployment is not None
+    assert (deployment.version.build_id, deployment.version.deployment_name) == (
+        "from-controller",
+        "ns/deployment",
+    )
+
+
+async def versions_registered(client: Client, deployment_name: str) -> set[str]:
+    """The build ids the server knows as versions of ``deployment_name`` (none yet: empty)."""
+    request = DescribeWorkerDeploymentRequest(
+        namespace=client.namespace, deployment_name=deployment_name
+    )
+    try:
+        response = await client.workflow_service.describe_worker_deployment(request)
+    except RPCError:  # not found until a worker of it has polled
+        return set()
+    summaries = response.worker_deployment_info.version_summaries
+    return {summary.deployment_version.build_id for summary in summaries}
+
+
+async def test_a_worker_the_controller_runs_registers_the_controllers_version(
+    client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only what Temporal's worker controller injects into a pod: no BUILD_ID of ours.
+    monkeypatch.delenv("BUILD_ID", raising=False)
+    monkeypatch.delenv("DEPLOYMENT_NAME", raising=False)
+    name = f"controller-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(config.CONTROLLER_DEPLOYMENT_NAME, name)
+    monkeypatch.setenv(config.CONTROLLER_BUILD_ID, "c0ffee")
+    deployment = versioning.deployment_config()
+    workers = create_workers(
+        client, None, [WAITS], task_queue=task_queue, role="workflows", deployment=deployment
+    )
+    async with running(workers):
+        await assert_eventually(
+            "the server lists the controller's version",
+            lambda: versions_equal(client, name, {"c0ffee"}),
+        )
+
+
+async def versions_equal(client: Client, name: str, expected: set[str]) -> bool:
+    return await versions_registered(client, name) == expected

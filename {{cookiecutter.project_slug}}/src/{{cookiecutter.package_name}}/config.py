@@ -70,14 +70,26 @@ SERVICE_NAME = "{{ cookiecutter.project_slug }}"
 DEFAULT_DEPLOYMENT_NAME = SERVICE_NAME
 
 
+# What Temporal's worker controller injects into each worker pod it manages: read first,
+# so that a pod the controller runs is the version the controller routes to.
+CONTROLLER_BUILD_ID = "TEMPORAL_WORKER_BUILD_ID"
+CONTROLLER_DEPLOYMENT_NAME = "TEMPORAL_DEPLOYMENT_NAME"
+
+
 def build_id() -> str | None:
-    """This build's id from ``BUILD_ID`` (a git commit, say): workers then run versioned."""
-    return os.environ.get("BUILD_ID") or None
+    """This build's id: the worker controller's ``TEMPORAL_WORKER_BUILD_ID``, else
+    ``BUILD_ID`` (a git commit, say); workers then run versioned."""
+    return os.environ.get(CONTROLLER_BUILD_ID) or os.environ.get("BUILD_ID") or None
 
 
 def deployment_name() -> str:
-    """The Worker Deployment the builds are versions of: ``DEPLOYMENT_NAME``, or the service."""
-    return os.environ.get("DEPLOYMENT_NAME") or DEFAULT_DEPLOYMENT_NAME
+    """The Worker Deployment the builds are versions of: the worker controller's
+    ``TEMPORAL_DEPLOYMENT_NAME``, else ``DEPLOYMENT_NAME``, else the service's name."""
+    return (
+        os.environ.get(CONTROLLER_DEPLOYMENT_NAME)
+        or os.environ.get("DEPLOYMENT_NAME")
+        or DEFAULT_DEPLOYMENT_NAME
+    )
 
 
 # Activities still running this long after a worker begins to stop are cancelled, and

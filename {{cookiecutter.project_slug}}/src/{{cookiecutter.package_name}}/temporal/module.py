@@ -12,10 +12,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..fields import Fields
+from .fanout import RecordType, check_job
+from .scheduled_job import ScheduledJob
+from .shapes import conform
 
-if TYPE_CHECKING:  # schedules.py imports this module; workflow code, never the database
+if TYPE_CHECKING:  # workflow code imports this module, never the database
     from ..db import Database
-    from .schedules import ScheduledJob
 
 ActivityFactory = Callable[["Database"], Sequence[Callable[..., Any]]]
 
@@ -62,3 +64,13 @@ def every_schema(modules: Sequence[WorkflowModule]) -> list[str]:
 
     staged = [Staging(module.table, module.fields).schema() for module in modules]
     return [*(module.schema_sql() for module in modules), SHARED_TABLES, *staged]
+
+
+def job_checker(job_type: Any, record_type: RecordType[Any]) -> Callable[[Any], None]:
+    """A module's check_job: a job's shape as the payload converter checks it, then its
+    values as the workflow's run() does, raising InvalidInputError naming the path."""
+
+    def check(job: Any) -> None:
+        check_job(conform(job, job_type), record_type)
+
+    return check

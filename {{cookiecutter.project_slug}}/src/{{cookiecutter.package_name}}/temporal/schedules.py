@@ -31,10 +31,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from temporalio.api.common.v1 import Memo, Payload
@@ -45,7 +45,6 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleDescription,
     ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
@@ -56,9 +55,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from .cron import cron_problem
 from .encryption import KEYS_VARIABLE, EncryptionKeyError, current_sealing_key, sealing_key_of
-from .fanout import RecordType, check_job
 from .module import WorkflowModule
-from .shapes import conform
+from .scheduled_job import ScheduledJob
 
 OWNER = "owned-by"
 DECLARATION = "schedule-declaration"
@@ -67,35 +65,7 @@ DECLARATION = "schedule-declaration"
 SHORTEST_INTERVAL = timedelta(seconds=1)
 SHORTEST_CATCHUP_WINDOW = timedelta(seconds=10)
 
-JobT = TypeVar("JobT", bound=Mapping[str, Any])
-
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScheduledJob(Generic[JobT]):
-    """One schedule of a module's workflow, as its ``schedules.py`` declares it."""
-
-    id: str
-    """Unique on the server; the runs it starts are named ``<id>-<time>``."""
-    job: JobT
-    """The workflow's input, plain JSON: what any client would send."""
-    every: timedelta | None = None
-    cron: str | None = None
-    """Five fields, ``minute hour day-of-month month day-of-week``, or ``@daily`` and such."""
-    time_zone: str = "UTC"
-    """An IANA name (``Europe/Paris``): the zone ``cron`` is read in."""
-    overlap: ScheduleOverlapPolicy = ScheduleOverlapPolicy.SKIP
-    catchup_window: timedelta = timedelta(minutes=10)
-    """A time missed by more than this (the server was down) is skipped, not run late."""
-    pause_on_failure: bool = False
-    paused: bool = False
-    """Only when first created; people pause and unpause it from then on."""
-    note: str = ""
-
-    def when(self) -> str:
-        """The schedule's times in words: ``every 1:00:00`` or ``cron 0 6 * * * (UTC)``."""
-        return f"every {self.every}" if self.every else f"cron {self.cron} ({self.time_zone})"
 
 
 class ScheduleDeclarationError(ValueError):
@@ -165,16 +135,6 @@ def _field_problems(module: WorkflowModule, one: ScheduledJob[Any]) -> list[tupl
         except Exception as error:  # any refusal: the message names the path
             found.append(("job", str(error).removeprefix("invalid input: ")))
     return found
-
-
-def job_checker(job_type: Any, record_type: RecordType[Any]) -> Callable[[Any], None]:
-    """A module's check_job: a job's shape as the payload converter checks it, then its
-    values as the workflow's run() does, raising InvalidInputError naming the path."""
-
-    def check(job: Any) -> None:
-        check_job(conform(job, job_type), record_type)
-
-    return check
 
 
 def fingerprint(entry: Declared, task_queue: str) -> str:

@@ -1,5 +1,8 @@
 """Worker versioning: with ``BUILD_ID`` set, workers join a Worker Deployment.
 
+In a pod that Temporal's worker controller manages, its ``TEMPORAL_WORKER_BUILD_ID`` and
+``TEMPORAL_DEPLOYMENT_NAME`` come first (config.py), so the pod is the version it routes to.
+
 Each build of the service is a version of the deployment (``DEPLOYMENT_NAME``, by
 default the service's name). A deploy starts workers of the new build beside the old
 ones and makes the new version current (``temporal worker deployment

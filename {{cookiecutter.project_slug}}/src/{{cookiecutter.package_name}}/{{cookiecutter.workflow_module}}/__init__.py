@@ -5,8 +5,7 @@
 (when it runs on its own).
 """
 
-from ..temporal.module import WorkflowModule
-from ..temporal.schedules import job_checker
+from ..temporal.module import WorkflowModule, job_checker
 from .record import FIELDS, {{ cookiecutter.record_name }}
 from .schedules import SCHEDULES
 from .workflow import (

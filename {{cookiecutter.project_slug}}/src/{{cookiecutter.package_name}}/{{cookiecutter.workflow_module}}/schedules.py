@@ -11,11 +11,11 @@ from __future__ import annotations
 {% if when %}
 from datetime import timedelta
 {% endif %}
-from ..temporal.schedules import ScheduledJob
+from ..temporal.scheduled_job import ScheduledJob
 from .workflow_interface import {{ cookiecutter.workflow_name }}Job
 
 {% if not when -%}
-# None yet: a ScheduledJob here (see temporal/schedules.py) makes the workflow recurring.
+# None yet: a ScheduledJob here (see temporal/scheduled_job.py) makes the workflow recurring.
 SCHEDULES: list[ScheduledJob[{{ cookiecutter.workflow_name }}Job]] = []
 {%- else -%}
 SCHEDULES: list[ScheduledJob[{{ cookiecutter.workflow_name }}Job]] = [
