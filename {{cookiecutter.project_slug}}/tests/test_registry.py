@@ -11,7 +11,7 @@ from .helpers import PACKAGE, PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "src" / PACKAGE
 INFRASTRUCTURE = [
-    "cli.py",
+    "cli",
     "config.py",
     "db.py",
     "dev.py",
