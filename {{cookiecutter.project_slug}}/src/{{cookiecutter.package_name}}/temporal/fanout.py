@@ -397,7 +397,9 @@ async def stopped_on_failure(tasks: list[asyncio.Task[None]]) -> AsyncIterator[N
     children as the SDK's default does, which waits for them too."""
     try:
         yield
-    except BaseException:
+    # Not BaseException: the SDK tears down a workflow it evicts from its cache with an
+    # error of its own, which must pass through without awaiting anything.
+    except (Exception, asyncio.CancelledError):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
