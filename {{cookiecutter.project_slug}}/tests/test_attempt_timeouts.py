@@ -18,6 +18,11 @@ from {{ cookiecutter.package_name }} import db
 from .helpers import assert_eventually, records, result_within, row_held, serving, stored
 from .module_under_test import FIELDS, UPSERT_OPTIONS, Job, Workflow
 
+# pg_settings gives both timeouts in milliseconds, whatever unit SHOW would print.
+SETTINGS_IN_MS = (
+    "SELECT (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'),"
+    " (SELECT setting FROM pg_settings WHERE name = 'lock_timeout')"
+)
 # Connections of this database held up by another session's lock, right now.
 WAITERS = (
     "SELECT count(*) FROM pg_stat_activity"
@@ -36,24 +41,13 @@ async def settings_in_activity(
 
     async def read() -> tuple[int, int]:
         async with db.connect_to_db_or_raise(database_url) as conn:
-            cursor = await conn.execute(
-                "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')"
-                " FROM (SELECT set_config('intervalstyle', 'postgres', true)) AS _"
-            )
+            cursor = await conn.execute(SETTINGS_IN_MS)
             row = await cursor.fetchone()
             assert row is not None
-        return milliseconds(row[0]), milliseconds(row[1])
+        return int(row[0]), int(row[1])
 
     result: tuple[int, int] = await environment.run(read)
     return result
-
-
-def milliseconds(setting: str) -> int:
-    """A timeout setting as PostgreSQL shows it ('4s', '500ms', '288min', '0') in ms."""
-    for unit, factor in (("ms", 1), ("s", 1000), ("min", 60_000), ("h", 3_600_000)):
-        if setting.endswith(unit) and setting[: -len(unit)].isdigit():
-            return int(setting[: -len(unit)]) * factor
-    return int(setting)
 
 
 async def test_an_activitys_connection_ends_its_waits_within_its_attempt(
