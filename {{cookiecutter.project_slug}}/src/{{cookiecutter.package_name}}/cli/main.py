@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Leave without interpreter finalisation: temporalio's Rust threads can outlive
     # the event loop and abort the process while Python shuts down
     # (temporalio/sdk-python#300). Everything worth keeping is flushed first.
+    tracing.flush()
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()

@@ -37,7 +37,7 @@ def connect_options() -> dict[str, Any]:
 
 async def new_client(**overrides: Any) -> Client:
     """A fresh client with this service's settings. Prefer :func:`workflow_client`."""
-    defaults = {"data_converter": data_converter(), "interceptors": tracing.interceptors()}
+    defaults = {"data_converter": data_converter(), "plugins": tracing.plugins()}
     options = connect_options() | defaults | overrides
     return await Client.connect(**options)
 
