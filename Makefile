@@ -10,7 +10,7 @@ DEMO_DIR ?= $(CURDIR)/build/demo
 # Root installs system packages itself; anyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-growth test-image test-all check check-machinery chromium podman node lock histories clean
+.PHONY: demo test test-growth test-image test-pythons test-all check check-machinery chromium podman node lock histories clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,7 +81,7 @@ $(KEDA_VALIDATOR): tests/keda/package.json tests/keda/package-lock.json | node
 ## test: check the template's code, bake the defaults and variants, run every baked service's own
 ## tests (within 15 min on 2 cores; the growth tests, slow by nature, run apart)
 test: check chromium $(KEDA_VALIDATOR)
-	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth and not image" --durations=12
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m "not growth and not image and not pythons" --durations=12
 
 ## test-growth: a baked service grows by the workflow/ sub-template and takes a template update
 test-growth: $(VENV)/.installed
@@ -91,8 +91,13 @@ test-growth: $(VENV)/.installed
 test-image: $(VENV)/.installed podman
 	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m image --durations=5 -s
 
+## test-pythons: a default bake's `make test` on the oldest and the newest Python it claims
+## (its CI's matrix), each found on the PATH, in pyenv's versions or uv's; a missing one fails
+test-pythons: $(VENV)/.installed
+	BAKED_VENV=$(BAKED_VENV) $(VENV)/bin/pytest tests -m pythons --durations=5
+
 ## test-all: every test of the template (what .ci/run runs)
-test-all: test test-growth test-image
+test-all: test test-growth test-pythons test-image
 
 ## lock: pin the baked services' dependencies anew in the template's uv.lock (after changing
 ## their pyproject.toml); bakes the defaults, locks them, and puts the name back as a variable
@@ -119,4 +124,4 @@ histories: $(VENV)/.installed
 	$(PY) tools/history_templates.py $(HISTORIES_DIR)/kardashian-tracker '$(BAKED_HISTORIES)'
 
 clean:
-	rm -rf $(VENV) $(BAKED_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BAKED_VENV) $(BAKED_VENV)-python* build .pytest_cache .mypy_cache .ruff_cache

@@ -54,12 +54,17 @@ def bake_ok(cookies: Cookies, answers: dict[str, str]) -> Path:
     return result.project_path
 
 
-def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """``make TARGETS`` in a baked project with the shared venv, installing it first."""
+def make(
+    project: Path, venv: Path, *targets: str, python: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``make TARGETS`` in a baked project with the shared venv, installing it first;
+    ``python``, if given, is the interpreter that creates the venv (the Makefile's PYTHON)."""
 
     # Type-checking temporalio and friends is most of a cold mypy run: the bakes share
     # one cache beside their shared venv (mypy re-checks any module whose source differs).
     env = os.environ | {"MYPY_CACHE_DIR": str(venv / ".mypy_cache")}
+    if python is not None:
+        env["PYTHON"] = str(python)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -77,10 +82,17 @@ def make(project: Path, venv: Path, *targets: str) -> subprocess.CompletedProces
     return run(*targets) if install.returncode == 0 else install
 
 
-def run_make_test(project: Path, venv: Path, *options: str, target: str = "test-all") -> None:
+def run_make_test(
+    project: Path,
+    venv: Path,
+    *options: str,
+    target: str = "test-all",
+    python: Path | None = None,
+) -> None:
     """The baked project's own `make test-all` (lint, types, every test), or ``target``,
-    in the shared venv; ``options`` such as PYTEST_ARGS choose the tests."""
-    completed = make(project, venv, target, *options)
+    in the shared venv (or one that ``python`` creates); ``options`` such as PYTEST_ARGS
+    choose the tests."""
+    completed = make(project, venv, target, *options, python=python)
     # pytest.fail rather than assert: the assertion rewriter would also print the whole log.
     if completed.returncode != 0:
         lines = completed.stdout.splitlines()
