@@ -64,7 +64,7 @@ MUTANTS = (
         rule="5 Positional arguments",
         broken="a start with any number of arguments is let through",
         file="temporal/inputs.py",
-        find="        if takes is not None and len(input.args) != takes:\n",
+        find="        if arity is not None and not arity[0] <= len(input.args) <= arity[1]:\n",
         replace="        if False:\n",
         test="tests/test_rule5_6_payloads.py::test_wrong_arity_from_the_python_client_fails_at_once",
     ),

@@ -41,6 +41,8 @@ from .text_copy import TextCopy, line_count
 # A failed or abandoned load's staged rows are kept this long for a look, then swept.
 RETENTION = timedelta(days=7)
 
+# The tables SHARED_TABLES creates, which every staged load of every module uses.
+SHARED_TABLE_NAMES = ("staged_loads", "staged_load_rejects", "staged_load_merges")
 SHARED_TABLES = """
 -- Staged loads (loads/): a job that names a source is staged here, then merged.
 CREATE TABLE IF NOT EXISTS staged_loads (

@@ -50,22 +50,30 @@ def json_name(value: object) -> str:
     return JSON_NAMES.get(type(value), type(value).__name__)
 
 
-def positional_arity(function: Callable[..., Any]) -> int | None:
-    """How many arguments a workflow's ``run(self, ...)`` takes, or None if any number."""
+def positional_arity(function: Callable[..., Any]) -> tuple[int, int] | None:
+    """How many arguments a workflow's ``run(self, ...)`` needs and takes at most (one
+    with a default may be left out), or None if any number."""
     parameters = list(inspect.signature(function).parameters.values())[1:]  # after self
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
         return None
-    return sum(p.kind is not inspect.Parameter.KEYWORD_ONLY for p in parameters)
+    positional = [p for p in parameters if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    required = sum(p.default is inspect.Parameter.empty for p in positional)
+    return required, len(positional)
+
+
+def arguments(fewest: int, most: int) -> str:
+    """What a run() takes, in words: "1 argument", "0 or 1 arguments"."""
+    count = str(most) if fewest == most else f"{fewest} or {most}"
+    return f"{count} argument{'s' * (count != '1')}"
 
 
 class _CheckedWorkflowStart(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        takes = positional_arity(input.run_fn)
-        if takes is not None and len(input.args) != takes:
+        arity = positional_arity(input.run_fn)
+        if arity is not None and not arity[0] <= len(input.args) <= arity[1]:
             name = workflow.info().workflow_type
             raise InvalidInputError(
-                f"{name} takes {takes} argument{'s' * (takes != 1)} "
-                f"(one JSON object), got {len(input.args)}"
+                f"{name} takes {arguments(*arity)} (one JSON object), got {len(input.args)}"
             )
         # Clients built on this service refuse an over-limit payload before sending
         # it; other clients (the temporal CLI, other SDKs) do not, so check it here.

@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from .. import config
 from ..db import Database
+from ..gate.workflow import RolloutGateActivitiesImpl, RolloutGateWorkflowImpl
 from ..redaction import RedactFailures
 from .inputs import InputChecks
 from .module import WorkflowModule
@@ -84,7 +85,8 @@ def create_workers(
     """One worker per task queue, for the workflows and activities of ``modules``.
 
     Only the Impl classes are registered; the server knows them by the names on
-    their interfaces. ``task_queue`` puts every module on that one queue (tests do).
+    their interfaces. Each queue also serves the rollout gate (:mod:`..gate`).
+    ``task_queue`` puts every module on that one queue (tests do).
     ``role`` splits the work as larger deployments do: "workflows" runs workflow
     code only (no database needed), "activities" the activities only; any number of
     processes of each may poll the same queues. ``deployment`` makes them a version
@@ -102,13 +104,17 @@ def create_workers(
     database_url = database.url if database is not None else None
     workers = []
     for queue, served in by_queue.items():
+        # Every queue serves the rollout gate too (gate/), checking its own modules.
         workflows = [workflow for module in served for workflow in module.workflows]
+        workflows.append(RolloutGateWorkflowImpl)
         activities = [
             activity
             for module in served
             if database is not None
             for activity in module.activities(database)
         ]
+        if database is not None:
+            activities.append(RolloutGateActivitiesImpl(database, served).check)
         workers.append(
             Worker(
                 client,
