@@ -81,16 +81,22 @@ def test_a_new_module_gets_the_whole_pattern_and_its_registry_line(cookies: Cook
     registry = (service / "src" / "kardashian_tracker" / "registry.py").read_text("utf-8")
     assert registry.count('    "kardashian_tracker.') == 2
     assert '    "kardashian_tracker.podcast_episode",\n]' in registry
-    # The KEDA scaler watches the new queue too, beside the first module's.
-    scaler = yaml.safe_load(
+    # Both deploy paths' KEDA scalers watch the new queue too, beside the first module's;
+    # the worker controller's keeps its versioning keys for the controller to fill.
+    plain = yaml.safe_load(
         (service / "deploy" / "kubernetes" / "keda-scaledobject.yaml").read_text("utf-8")
     )
-    queues = [trigger["metadata"]["taskQueue"] for trigger in scaler["spec"]["triggers"]]
-    assert queues == ["kardashian-tracker.kardashian", "kardashian-tracker.podcast-episode"]
-    assert (
-        "keda-scaledobject.yaml scales the workers on kardashian-tracker.podcast-episode"
-        in added.stdout
-    )
+    versioned = yaml.safe_load(
+        (service / "deploy" / "worker-controller" / "workerresourcetemplate.yaml").read_text(
+            "utf-8"
+        )
+    )["spec"]["template"]
+    for scaler in (plain, versioned):
+        queues = [trigger["metadata"]["taskQueue"] for trigger in scaler["spec"]["triggers"]]
+        assert queues == ["kardashian-tracker.kardashian", "kardashian-tracker.podcast-episode"]
+    assert versioned["spec"]["triggers"][1]["metadata"]["workerDeploymentBuildId"] == ""
+    for file in ("keda-scaledobject.yaml", "workerresourcetemplate.yaml"):
+        assert f"{file} scales the workers on kardashian-tracker.podcast-episode" in added.stdout
     assert unrendered_jinja(service) == []
     assert not list(service.glob(".new-workflow-*")), "the staging directory must go"
     assert "Added PodcastEpisodeWorkflow" in added.stdout

@@ -46,20 +46,27 @@ def register(registry: Path, dotted: str) -> None:
     registry.write_text(text, encoding="utf-8")
 
 
-FIRST_TRIGGER = re.compile(r"^    - type: temporal\n(?:      .*\n)+", re.M)
+# A scaler's first trigger, at whatever depth: the plain path's ScaledObject, or the
+# one inside the worker controller's WorkerResourceTemplate.
+FIRST_TRIGGER = re.compile(r"^( *)- type: temporal\n(?:\1  .*\n)+", re.M)
+QUEUE_LINE = re.compile(r"^( +taskQueue: ).*$", re.M)
+# The KEDA scalers of the two deploy paths (docs/shipping.md).
+SCALERS = [
+    Path("deploy/kubernetes/keda-scaledobject.yaml"),
+    Path("deploy/worker-controller/workerresourcetemplate.yaml"),
+]
 
 
 def scale_on(scaler: Path, task_queue: str) -> str:
-    """Give the KEDA ScaledObject a trigger on ``task_queue``, like its first one; say
-    what was done (a service baked before deploy/kubernetes/ existed has no scaler)."""
+    """Give a KEDA scaler a trigger on ``task_queue``, like its first one, which ends the
+    file; say what was done (a service baked before the scaler existed has none)."""
     if not scaler.is_file():
         return ""
     text = scaler.read_text(encoding="utf-8")
     found = FIRST_TRIGGER.search(text)
-    queue_line = re.compile(r"^(        taskQueue: ).*$", re.M)
-    if found is None or not queue_line.search(found.group(0)):
+    if found is None or not QUEUE_LINE.search(found.group(0)):
         return f"  add a trigger on {task_queue} to {scaler.name} by hand"
-    trigger = queue_line.sub(lambda line: line.group(1) + task_queue, found.group(0))
+    trigger = QUEUE_LINE.sub(lambda line: line.group(1) + task_queue, found.group(0))
     scaler.write_text(text.rstrip("\n") + "\n" + trigger, encoding="utf-8")
     return f"  {scaler.name} scales the workers on {task_queue} too"
 
@@ -77,9 +84,7 @@ def main() -> None:
 
     move_into(service, baked, module_files(package, module))
     register(service / "src" / package / "registry.py", f"{package}.{module}")
-    scaled = scale_on(
-        service / "deploy" / "kubernetes" / "keda-scaledobject.yaml", context["task_queue"]
-    )
+    scaled = [scale_on(service / scaler, context["task_queue"]) for scaler in SCALERS]
     os.chdir(service)
     shutil.rmtree(staging)
     print(
@@ -90,7 +95,7 @@ def main() -> None:
                 "Next:",
                 "  make test      # the new module's tests run with the others",
                 f"  make init-db   # creates its table, {context['table_name']}, in production",
-                *([scaled] if scaled else []),
+                *(line for line in scaled if line),
             ]
         )
     )

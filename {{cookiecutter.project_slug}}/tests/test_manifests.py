@@ -1,5 +1,5 @@
-"""deploy/kubernetes/ and compose.yaml agree with the code they deploy: probes, ports, user,
-shutdown, queues.
+"""deploy/kubernetes/, deploy/worker-controller/ and compose.yaml agree with the code they
+deploy, and the two deploy paths with each other: probes, ports, user, shutdown, queues.
 
 These read the YAML as data; the template's own tests also validate every manifest
 against the Kubernetes schemas and run the Deployment with ``podman kube play``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,18 +18,21 @@ import yaml
 from temporalio.client import Client
 
 from {{ cookiecutter.package_name }} import config, db, registry
+from {{ cookiecutter.package_name }}.gate import workflow_interface as gate
 from {{ cookiecutter.package_name }}.temporal.worker import MAX_CONCURRENT_ACTIVITIES, create_workers
 
 from .helpers import PROJECT_ROOT, run_cli, service_env
 
 MANIFESTS = PROJECT_ROOT / "deploy" / "kubernetes"
+# The versioned path, for Temporal's worker controller (docs/shipping.md).
+CONTROLLER = PROJECT_ROOT / "deploy" / "worker-controller"
 # What the worker needs between its graceful timeout and SIGKILL: stop polling, close
 # the pool and the client, and exit.
 STOP_MARGIN_SECONDS = 10
 
 
-def manifest(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((MANIFESTS / name).read_text(encoding="utf-8"))
+def manifest(name: str, directory: Path = MANIFESTS) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
     return loaded
 
 
@@ -46,9 +50,10 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {entry["name"]: entry.get("value", entry.get("valueFrom")) for entry in container["env"]}
 
 
-def test_the_kustomization_lists_files_that_exist() -> None:
-    for resource in manifest("kustomization.yaml")["resources"]:
-        assert (MANIFESTS / resource).is_file(), resource
+@pytest.mark.parametrize("directory", [MANIFESTS, CONTROLLER], ids=["plain", "controller"])
+def test_the_kustomization_lists_files_that_exist(directory: Path) -> None:
+    for resource in manifest("kustomization.yaml", directory)["resources"]:
+        assert (directory / resource).is_file(), resource
 
 
 def test_the_probes_ask_the_worker_what_health_py_answers() -> None:
@@ -189,3 +194,38 @@ def test_compose_runs_the_worker_locked_down_and_gives_it_its_graceful_stop() ->
     assert "@" in worker["environment"]["DATABASE_URL"]
     assert ":" not in worker["environment"]["DATABASE_URL"].split("//", 1)[1].split("@")[0]
     assert worker["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_each_version_runs_the_plain_paths_pods_and_is_gated_by_the_workers_gate() -> None:
+    versioned = manifest("workerdeployment.yaml", CONTROLLER)["spec"]
+    # The same pods on both paths: settings, probes, limits and lock-down never drift.
+    assert versioned["template"] == manifest("deployment.yaml")["spec"]["template"]
+    rollout = versioned["rollout"]
+    assert rollout["gate"]["workflowType"] == gate.WORKFLOW_TYPE  # what every worker serves
+    ramps = [step["rampPercentage"] for step in rollout["steps"]]
+    assert rollout["strategy"] == "Progressive" and len(ramps) >= 2
+    assert ramps == sorted(set(ramps)) and ramps[0] > 0 and ramps[-1] < 100
+    connection = manifest("connection.yaml", CONTROLLER)
+    settings = manifest("configmap.yaml")["data"]
+    assert versioned["workerOptions"]["connectionRef"]["name"] == connection["metadata"]["name"]
+    assert versioned["workerOptions"]["temporalNamespace"] == settings["TEMPORAL_NAMESPACE"]
+    assert connection["spec"]["hostPort"] == settings["TEMPORAL_ADDRESS"]
+    # The plain path's disruption budget, applied on this path too, covers every version.
+    selector = manifest("poddisruptionbudget.yaml")["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= versioned["template"]["metadata"]["labels"].items()
+
+
+def test_each_versions_scaler_is_the_plain_scaler_on_that_versions_backlog() -> None:
+    resource_template = manifest("workerresourcetemplate.yaml", CONTROLLER)["spec"]
+    deployment = manifest("workerdeployment.yaml", CONTROLLER)["metadata"]["name"]
+    assert resource_template["workerDeploymentRef"]["name"] == deployment
+    versioned = resource_template["template"]["spec"]
+    plain = manifest("keda-scaledobject.yaml")["spec"]
+    # Left empty for the controller to fill, version by version.
+    per_version = {"namespace": "", "workerDeploymentName": "", "workerDeploymentBuildId": ""}
+    for ours, theirs in zip(versioned["triggers"], plain["triggers"], strict=True):
+        assert ours["metadata"] == theirs["metadata"] | per_version
+    settings = {key: value for key, value in versioned.items() if key != "triggers"}
+    assert settings == {key: value for key, value in plain.items() if key != "triggers"} | {
+        "scaleTargetRef": {}
+    }
