@@ -68,8 +68,8 @@ RESERVED_NAMES = words(
 
 # Modules that sit next to the workflow's module inside the package.
 SIBLING_MODULES = words(
-    "temporal config db dev cli main __main__ logs progress registry health bench redaction "
-    "fields bulk loads"
+    "temporal config db dev cli main __main__ logs progress registry health redaction "
+    "fields bulk loads gate"
 )
 # The tables of staged loads (loads/staging.py), beside every module's own.
 LOAD_TABLES_PREFIX = "staged_"
@@ -126,7 +126,15 @@ RULES: dict[str, list[Rule]] = {
     ],
     # project_slug is checked earlier, by cookiecutter.json's __slug_checked: it names
     # the directory, which cookiecutter creates before this hook runs.
-    "package_name": [LOWER_IDENTIFIER, at_most(30), NOT_KEYWORD, NOT_STDLIB, NOT_RESERVED],
+    "package_name": [
+        LOWER_IDENTIFIER,
+        at_most(30),
+        NOT_KEYWORD,
+        NOT_STDLIB,
+        NOT_RESERVED,
+        # The service's own top-level packages beside src/ (make bench runs `python -m bench`).
+        none_of(words("bench"), "must not be the name of the service's benchmark, bench/"),
+    ],
     "workflow_name": [
         matches(r"[A-Z][a-zA-Z0-9]*", "must be CamelCase: a capital letter, then letters/digits"),
         ("must contain a lowercase letter", lambda value: re.search("[a-z]", value) is not None),

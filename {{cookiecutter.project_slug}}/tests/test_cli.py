@@ -22,7 +22,6 @@ COMMANDS = [
     "codec-server",
     "record-history",
     "schedules",
-    "bench",
 ]
 
 

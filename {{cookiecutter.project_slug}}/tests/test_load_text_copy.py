@@ -19,8 +19,8 @@ import pytest
 from psycopg import sql
 from temporalio.client import Client
 
-from {{ cookiecutter.package_name }}.bench.files import cell
 from {{ cookiecutter.package_name }}.loads import stage, text_copy
+from {{ cookiecutter.package_name }}.loads.cells import csv_cell
 from {{ cookiecutter.package_name }}.loads.staging import Staging
 
 from .helpers import TEXT_FIELDS, result_within, serving, stored
@@ -114,7 +114,7 @@ def awkward_csv() -> str:
 
 def _line(number: int, cells: dict[str, str], *, quote_all: bool) -> str:
     record: dict[str, Any] = dict(Record.numbered(number).to_dict())
-    row = [cells.get(name, cell(record[name])) for name in MODULE.fields.names]
+    row = [cells.get(name, csv_cell(record[name])) for name in MODULE.fields.names]
     out = io.StringIO()
     csv.writer(
         out, lineterminator="\n", quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL

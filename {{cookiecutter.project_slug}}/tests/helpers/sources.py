@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.bench.files import cell
+from {{ cookiecutter.package_name }}.loads.cells import csv_cell
 
 from ..module_under_test import FIELDS, Record
 
@@ -37,7 +37,7 @@ def csv_text(
         if number in extra_lines:
             out.write(extra_lines[number] + "\n")
         record = edit(dict(Record.numbered(number).to_dict()))
-        writer.writerow([cell(record[name]) for name in FIELDS.names])
+        writer.writerow([csv_cell(record[name]) for name in FIELDS.names])
     if -1 in extra_lines:
         out.write(extra_lines[-1] + "\n")
     return out.getvalue()

@@ -2,7 +2,7 @@
 
 Every command serves the workflow modules listed in :mod:`..registry`. One module a
 command or two: ``worker``, ``jobs`` (run, load, rejects), ``dev`` (dev, init-db),
-``schedules``, ``tools`` (codec-server, record-history, bench); ``parser`` holds the
+``schedules``, ``tools`` (codec-server, record-history); ``parser`` holds the
 ``--help``, ``main`` runs a command.
 """
 

@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import config, db, dev
 from ..logs import configure_logging
@@ -19,15 +20,18 @@ from .dev import cmd_dev, cmd_init_db
 from .jobs import cmd_load, cmd_rejects, cmd_run
 from .parser import build_parser
 from .schedules import cmd_schedules
-from .tools import cmd_bench, cmd_codec_server, cmd_record_history
+from .tools import cmd_codec_server, cmd_record_history
 from .worker import cmd_worker
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    status = run_command(argv)
-    # Leave without interpreter finalisation: temporalio's Rust threads can outlive
-    # the event loop and abort the process while Python shuts down
-    # (temporalio/sdk-python#300). Everything worth keeping is flushed first.
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    leave(run_command(argv))
+
+
+def leave(status: int) -> NoReturn:
+    """Exit with ``status`` without interpreter finalisation: temporalio's Rust threads can
+    outlive the event loop and abort the process while Python shuts down
+    (temporalio/sdk-python#300). Everything worth keeping is flushed first."""
     tracing.flush()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -65,7 +69,6 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 "worker": cmd_worker,
                 "run": cmd_run,
                 "record-history": cmd_record_history,
-                "bench": cmd_bench,
                 "codec-server": cmd_codec_server,
                 "schedules": cmd_schedules,
                 "load": cmd_load,

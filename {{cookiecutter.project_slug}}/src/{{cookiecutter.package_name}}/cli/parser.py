@@ -174,21 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         actions.add_parser(action, help=said).add_argument("schedule_id", metavar="ID")
 
-    bench_cmd = commands.add_parser(
-        "bench",
-        help="items per second of the workflow, beside PostgreSQL's bulk paths and per-item ones",
-        description="Start what is missing (as dev does, in a temporary directory), then "
-        "measure the designs described in bench/runner.py over several rounds; print a "
-        "table and write the figures as JSON.",
-    )
-    bench_cmd.add_argument("--items", type=int, default=10_000, help="default %(default)s")
-    bench_cmd.add_argument("--rounds", type=int, default=3, help="default %(default)s; median")
-    bench_cmd.add_argument("--output", type=Path, default=Path("bench.json"), help="%(default)s")
-    bench_cmd.add_argument(
-        "--designs",
-        help="comma-separated, e.g. service,copy/8 for a big --items; default all of them",
-    )
-    add_workflow_option(bench_cmd)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""``codec-server``, ``record-history`` and ``bench``: tools beside the service."""
+"""``codec-server`` and ``record-history``: tools beside the service."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from ..temporal import histories
 from ..temporal.worker import create_workers, running
 from .common import (
     CommandError,
-    chosen_module,
     connect,
     example_input,
     log,
@@ -58,14 +57,3 @@ async def cmd_record_history(args: argparse.Namespace) -> None:
                     small = read_input(example_input(module))
                     for path in await histories.record_cases(client, module, small):
                         print(path)
-
-
-async def cmd_bench(args: argparse.Namespace) -> None:
-    from ..bench import runner  # only bench needs it
-
-    designs = args.designs.split(",") if args.designs else runner.DESIGNS
-    unknown = sorted(set(designs) - set(runner.DESIGNS))
-    if unknown:
-        known = ", ".join(runner.DESIGNS)
-        raise CommandError(f"--designs: no design {', '.join(unknown)}; choose from {known}")
-    await runner.main(chosen_module(args.workflow), args.items, args.rounds, args.output, designs)

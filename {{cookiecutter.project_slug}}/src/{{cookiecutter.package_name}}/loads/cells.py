@@ -118,6 +118,17 @@ def _absent(field: Field) -> Converter:
     return lambda _: None
 
 
+def csv_cell(value: Any) -> str:
+    """A payload value as the CSV cell a file holds it in: what the converters read back."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
 def csv_converters(fields: Fields, header: Sequence[str]) -> list[Converter]:
     """One converter per field, in the fields' order, reading the column the header names.
 

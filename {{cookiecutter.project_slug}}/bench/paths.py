@@ -26,8 +26,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ..bulk import BulkUpsert, on_conflict
-from ..fields import Fields
+from {{ cookiecutter.package_name }}.bulk import BulkUpsert, on_conflict
+from {{ cookiecutter.package_name }}.fields import Fields
 
 PATHS = ("executemany", "unnest", "copy")
 

@@ -16,9 +16,10 @@ from typing import Any
 from temporalio import activity, workflow
 from typing_extensions import TypedDict
 
-from ..bulk import BulkUpsert
-from ..db import connect_to_db_or_raise
-from ..fields import Fields
+from {{ cookiecutter.package_name }}.bulk import BulkUpsert
+from {{ cookiecutter.package_name }}.db import connect_to_db_or_raise
+from {{ cookiecutter.package_name }}.fields import Fields
+
 from .paths import column_types, insert_values
 
 

@@ -52,22 +52,23 @@ from psycopg import sql
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .. import db, dev, registry
-from ..fields import Fields
-from ..temporal import histories
-from ..temporal.client import new_client
-from ..temporal.fanout import (
+from {{ cookiecutter.package_name }} import db, dev, registry
+from {{ cookiecutter.package_name }}.fields import Fields
+from {{ cookiecutter.package_name }}.temporal import histories
+from {{ cookiecutter.package_name }}.temporal.client import new_client
+from {{ cookiecutter.package_name }}.temporal.fanout import (
     KEY_RANGE_BATCH_SIZE,
     MAX_ACTIVITIES_PER_RUN,
     MAX_BATCH_SIZE,
 )
-from ..temporal.module import WorkflowModule
-from ..temporal.payloads import MAX_PAYLOAD_BYTES
-from ..temporal.worker import (
+from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
+from {{ cookiecutter.package_name }}.temporal.payloads import MAX_PAYLOAD_BYTES
+from {{ cookiecutter.package_name }}.temporal.worker import (
     MAX_CONCURRENT_ACTIVITIES,
     create_workers,
     running,
 )
+
 from . import files, paths
 from .noop import GuideStyle, PerItem, PerItemJob, noop
 
@@ -438,7 +439,8 @@ async def main(
 ) -> None:
     # As an image's code is (Dockerfile, UV_COMPILE_BYTECODE): the sandbox imports a
     # workflow's module again for every run, from source if no bytecode is cached.
-    compileall.compile_dir(Path(__file__).parents[1], quiet=1)
+    for code in (Path(db.__file__).parent, Path(__file__).parent):
+        compileall.compile_dir(code, quiet=1)
     measured = await measure(module, items, rounds, designs)
     await asyncio.to_thread(output.write_text, json.dumps(measured, indent=2) + "\n", "utf-8")
     print(table(measured))

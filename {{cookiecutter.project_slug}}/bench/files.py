@@ -14,31 +14,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import itertools
-import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from ..bulk import on_conflict
-from ..fields import Fields
+from {{ cookiecutter.package_name }}.bulk import on_conflict
+from {{ cookiecutter.package_name }}.fields import Fields
+from {{ cookiecutter.package_name }}.loads.cells import csv_cell
+
 from .paths import column_types
 
 BLOCK = 1 << 20
-
-
-def cell(value: Any) -> str:
-    """A payload value as a CSV cell, as docs/loading.md says a file holds it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
 
 
 def write_csv(path: Path, fields: Fields, items: int) -> Path:
@@ -48,7 +37,7 @@ def write_csv(path: Path, fields: Fields, items: int) -> Path:
         writer.writerow(fields.names)
         for number in range(1, items + 1):
             record = fields.dump(SimpleNamespace(**fields.numbered(number)))
-            writer.writerow([cell(record[name]) for name in fields.names])
+            writer.writerow([csv_cell(record[name]) for name in fields.names])
     return path
 
 
