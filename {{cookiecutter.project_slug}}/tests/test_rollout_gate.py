@@ -5,6 +5,8 @@ build finds every table and column it writes, and fails at once, naming them, wh
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import psycopg
@@ -38,16 +40,24 @@ from .test_versioning import versions_ran
 FAILS_WITHIN = 30
 
 
-def controller_deployment(monkeypatch: pytest.MonkeyPatch) -> WorkerDeploymentConfig:
-    """The version a pod of the controller's runs: only its variables, its name's form."""
+@asynccontextmanager
+async def a_controllers_version(
+    client: Client, database_url: str, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[WorkerDeploymentConfig]:
+    """The service's worker as a pod of the controller's runs it, for the block: only the
+    controller's variables, its deployment name's form (<Kubernetes namespace>/<name>)."""
     monkeypatch.delenv("BUILD_ID", raising=False)
     monkeypatch.delenv("DEPLOYMENT_NAME", raising=False)
-    # The controller names the deployment <Kubernetes namespace>/<WorkerDeployment name>.
     monkeypatch.setenv(config.CONTROLLER_DEPLOYMENT_NAME, f"prod/gate-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv(config.CONTROLLER_BUILD_ID, "1.4.2-b7c9")
     deployment = versioning.deployment_config()
     assert deployment is not None
-    return deployment
+    database = Database(database_url)
+    workers = create_workers(
+        client, database, [MODULE], task_queue=task_queue, deployment=deployment
+    )
+    async with running(workers, database):
+        yield deployment
 
 
 async def polls_as(client: Client, deployment: WorkerDeploymentConfig, task_queue: str) -> bool:
@@ -100,12 +110,7 @@ async def start_gate(
 async def test_the_gate_passes_a_build_whose_schema_is_in_place(
     client: Client, database_url: str, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployment = controller_deployment(monkeypatch)
-    database = Database(database_url)
-    workers = create_workers(
-        client, database, [MODULE], task_queue=task_queue, deployment=deployment
-    )
-    async with running(workers, database):
+    async with a_controllers_version(client, database_url, task_queue, monkeypatch) as deployment:
         handle = await start_gate(client, deployment, task_queue)
         report = await result_within(handle)
     assert MODULE.table in report["tables"]
@@ -134,12 +139,7 @@ async def test_the_gate_fails_a_build_whose_schema_is_missing_and_names_what(
     )
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(statement)
-    deployment = controller_deployment(monkeypatch)
-    database = Database(database_url)
-    workers = create_workers(
-        client, database, [MODULE], task_queue=task_queue, deployment=deployment
-    )
-    async with running(workers, database):
+    async with a_controllers_version(client, database_url, task_queue, monkeypatch) as deployment:
         handle = await start_gate(client, deployment, task_queue)
         with pytest.raises(WorkflowFailureError) as failed:
             await result_within(handle, timeout=FAILS_WITHIN)
@@ -156,12 +156,7 @@ async def test_the_gates_input_can_require_payload_encryption(
     client: Client, database_url: str, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PAYLOAD_ENCRYPTION_KEYS", raising=False)
-    deployment = controller_deployment(monkeypatch)
-    database = Database(database_url)
-    workers = create_workers(
-        client, database, [MODULE], task_queue=task_queue, deployment=deployment
-    )
-    async with running(workers, database):
+    async with a_controllers_version(client, database_url, task_queue, monkeypatch) as deployment:
         handle = await start_gate(client, deployment, task_queue, {"require_encryption": True})
         with pytest.raises(WorkflowFailureError) as failed:
             await result_within(handle, timeout=FAILS_WITHIN)
