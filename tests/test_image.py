@@ -290,11 +290,13 @@ def test_the_image_is_labelled_runs_as_its_user_and_holds_no_build_leftovers(
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"] == ["python", "-m", PACKAGE] and config["Cmd"] == ["worker"]
     assert f"BUILD_ID={BUILD_ID}" in config["Env"]
-    # Nothing of the build is left: no uv, no tests, no cache, no CA bundle of the build's.
+    # Nothing of the build is left: no uv, no tests, no benchmark, no cache, no CA bundle
+    # of the build's.
+    site = "/opt/venv/lib/python*/site-packages"
     leftovers = subprocess.run(
         [podman(), "run", "--rm", "--entrypoint", "sh", image, "-c",
          "ls -d /opt/uv /build /root/.cache/uv /run/secrets/ca "
-         f"/opt/venv/lib/python*/site-packages/{PACKAGE}/../tests 2>/dev/null; "
+         f"{site}/tests {site}/bench {site}/{PACKAGE}/bench 2>/dev/null; "
          "command -v uv gcc cc || true"],
         env=podman_env, capture_output=True, text=True, check=False,
     )  # fmt: skip
