@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 
 from {{ cookiecutter.package_name }}.loads import sources
-from {{ cookiecutter.package_name }}.loads.stage import CHUNK_BYTES
+from {{ cookiecutter.package_name }}.loads.stage import CHUNK_BYTES, HEARTBEAT_SECONDS
 from {{ cookiecutter.package_name }}.loads.staging import RETENTION, staged_rows_name
 from {{ cookiecutter.package_name }}.temporal import schedules
 from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
@@ -35,6 +38,7 @@ from .helpers import (
     PROJECT_ROOT,
     TEXT_FIELDS,
     application_error,
+    assert_eventually,
     example_input,
     free_port,
     handle_histories,
@@ -96,6 +100,51 @@ async def test_a_csv_loads_every_row_and_names_each_reject_by_line(
     assert "NUL" in summary["first_rejects"][1]["error"]
     assert (summary["lines"], summary["rows"], summary["rejects"]) == (ROWS + 4, ROWS, 3)
     assert (summary["merged"], result["upserted"]) == (ROWS, ROWS)
+
+
+async def test_the_stage_heartbeats_while_it_seals(
+    client: Client,
+    database_url: str,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The seal runs over every staged row at once: at tens of millions of rows it outlasts
+    # the stage's heartbeat_timeout. The test holds it until a heartbeat comes, or fails.
+    beats: list[float] = []
+    sending = activity.heartbeat
+
+    def recorded(*details: Any) -> None:
+        beats.append(time.monotonic())
+        sending(*details)
+
+    monkeypatch.setattr(activity, "heartbeat", recorded)
+    staging = import_module(f"{MODULE.package}.workflow").LOADS
+    sealing, sealed = asyncio.Event(), staging.seal
+    beat_while_sealing = asyncio.Event()
+
+    async def held_seal(conn: Any, load_row: Any) -> Any:
+        sealing.set()
+        await beat_while_sealing.wait()
+        return await sealed(conn, load_row)
+
+    monkeypatch.setattr(staging, "seal", held_seal)
+    path = write(tmp_path / "export.csv", csv_text(NUMBERS))
+    async with serving(client, database_url, task_queue):
+        loading = asyncio.ensure_future(load(client, task_queue, path.as_uri()))
+        await asyncio.wait_for(sealing.wait(), timeout=60)
+        began = time.monotonic()
+        try:
+            await assert_eventually(
+                "a heartbeat while the stage seals",
+                lambda: any(beat > began for beat in beats),
+                timeout=3 * HEARTBEAT_SECONDS,
+            )
+        finally:
+            beat_while_sealing.set()
+        result, _ = await loading
+    assert result["load"]["rows"] == ROWS
+    assert without_ids(stored(database_url)) == expected_rows(NUMBERS)
 
 
 async def test_gzipped_json_lines_load_the_same_rows(

@@ -64,7 +64,16 @@ async def stage_source(
         await staging.fail(conn, load.id, str(error))
         raise
     log.info("staged %s rows of %s (load %d)", f"{load.rows_staged:,}", shown(url), load.id)
-    return await staging.seal(conn, load)
+    # The seal is one statement over every staged row: tens of seconds at tens of millions
+    # of rows, past the stage's heartbeat_timeout. Heartbeats go on meanwhile, or the
+    # server would give the attempt up while it works, and each retry would seal again.
+    # The whole source is read: its size is the bytes read.
+    sealing = _position(load, load.position.bytes)
+    beating = asyncio.ensure_future(_beat_until_cancelled(lambda: heartbeat(sealing)))
+    try:
+        return await staging.seal(conn, load)
+    finally:
+        beating.cancel()
 
 
 async def _stage_chunks(
