@@ -37,7 +37,8 @@ from {{ cookiecutter.package_name }}.temporal.encryption import (
     EncryptionKeyError,
     parse_keys,
 )
-from {{ cookiecutter.package_name }}.temporal.histories import stored_payloads
+from {{ cookiecutter.package_name }}.temporal.failures import MESSAGE_CHARS
+from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes, stored_payloads
 from {{ cookiecutter.package_name }}.temporal.payloads import (
     DATA_CONVERTER,
     MAX_PAYLOAD_BYTES,
@@ -367,3 +368,34 @@ async def test_with_keys_failures_travel_sealed_and_the_codec_server_opens_them(
     [opened] = DATA_CONVERTER.payload_converter.from_payloads(from_json(body))
     assert QUOTED in opened["message"]
     assert TRACEBACK.decode() in opened["stack_trace"] and "in upsert" in opened["stack_trace"]
+
+
+class RefusingAtLength(StubUpserts):
+    """The upsert refusing every batch, permanently, with a message of 300,000 characters:
+    an error that quotes a whole batch."""
+
+    @activity.defn(name=f"{NAME}Activities.upsert")
+    async def upsert(self, batch: Job) -> int:
+        raise ApplicationError("refused: " + "x" * 300_000, type="Refused", non_retryable=True)
+
+
+@pytest.mark.parametrize("keys", ["", f"new:{NEW}"], ids=["plain", "sealed"])
+async def test_a_failure_of_any_length_travels_cut_to_size_and_stays_permanent(
+    client: Client, task_queue: str, keys: str
+) -> None:
+    # Sealed whole, its message would be a payload over 200 KiB, refused: the SDK then
+    # sends "Failed building exception result", retryable, and the run retries for ever.
+    keyed_client = await keyed(client, keys)
+    async with serving_stubs(keyed_client, task_queue, RefusingAtLength()):
+        handle = await keyed_client.start_workflow(
+            Workflow.run, example_input(), id=f"long-{uuid.uuid4()}", task_queue=task_queue
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await result_within(handle, timeout=30)
+    error = application_error(failed.value)
+    assert (error.type, error.non_retryable) == ("Refused", True)
+    assert error.message.startswith("refused: xxx")
+    assert error.message.endswith(f"[... {300_009 - MESSAGE_CHARS:,} characters cut]")
+    # Every payload of the run's history stayed within the rule's limit.
+    histories = await handle_histories(client, handle)
+    assert max(payload_sizes(histories)) < MAX_PAYLOAD_BYTES

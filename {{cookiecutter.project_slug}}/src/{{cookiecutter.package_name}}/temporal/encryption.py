@@ -35,11 +35,9 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import (
-    DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
-    PayloadCodec,
-)
+from temporalio.converter import DataConverter, PayloadCodec
+
+from .failures import SealedFailureConverter
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -225,6 +223,6 @@ def with_encryption(
         converter,
         payload_codec=EncryptionCodec(keys, required=required),
         # A failure's message and stack trace quote values (a refused record, an
-        # error's arguments): moved into a payload, the codec seals them too.
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        # error's arguments): cut to size and moved into a payload, the codec seals them.
+        failure_converter_class=SealedFailureConverter,
     )

@@ -29,6 +29,7 @@ from .encryption import (
     sealing_key_of,
     with_encryption,
 )
+from .failures import BoundedFailureConverter
 from .shapes import conform
 
 # The guide's limit. Big data belongs in PostgreSQL; payloads carry its keys.
@@ -108,7 +109,9 @@ def refuse_sealed(payloads: Sequence[Payload]) -> None:
 
 
 DATA_CONVERTER = dataclasses.replace(
-    DataConverter.default, payload_converter_class=CheckedPayloadConverter
+    DataConverter.default,
+    payload_converter_class=CheckedPayloadConverter,
+    failure_converter_class=BoundedFailureConverter,
 )
 
 
