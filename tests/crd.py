@@ -4,8 +4,8 @@ as under kubectl's strict field validation, not silently pruned), and by the CEL
 (``x-kubernetes-validations``) the CRD carries.
 
 The CRDs are the published ones, kept as data outside this repository (the controller's
-own licence; nothing of them is copied here): WORKER_CONTROLLER_CRDS names their
-directory, by default ``../shared/schemas/temporal-worker-controller`` beside the clone.
+own licence; nothing of them is copied here), in ``shared/schemas/temporal-worker-controller``
+beside the clone or above it (CRD_PLACES), or where WORKER_CONTROLLER_CRDS says.
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ from celpy import celtypes
 from celpy.adapter import json_to_cel
 from helpers import REPO_ROOT
 
-CRD_DIRECTORY = Path(
-    os.environ.get(
-        "WORKER_CONTROLLER_CRDS",
-        REPO_ROOT.parent / "shared" / "schemas" / "temporal-worker-controller",
-    )
-)
+# Where the CRDs are looked for, in order: WORKER_CONTROLLER_CRDS, a shared/ folder beside
+# the clone or beside any folder above it, and this workplace's own shared folder (a clean
+# clone for CI may sit anywhere on the machine).
+CRD_SUBPATH = Path("shared", "schemas", "temporal-worker-controller")
+GIVEN_PLACE = os.environ.get("WORKER_CONTROLLER_CRDS")
+CRD_PLACES = [
+    *([Path(GIVEN_PLACE)] if GIVEN_PLACE else []),
+    *(folder / CRD_SUBPATH for folder in REPO_ROOT.parents),
+    Path("/work") / CRD_SUBPATH,
+]
 # What JSON Schema and a structural OpenAPI schema mean alike; the rest is the API
 # server's own (x-kubernetes-*, nullable, formats it alone checks) and handled below.
 SHARED_KEYWORDS = {
@@ -54,15 +58,16 @@ class CrdMissingError(FileNotFoundError):
 
 
 def crd(file_name: str) -> dict[str, Any]:
-    """One CRD, by its file's name in CRD_DIRECTORY."""
-    path = CRD_DIRECTORY / file_name
-    if not path.is_file():
-        raise CrdMissingError(
-            f"{path} is missing: the worker controller's CRDs are kept outside the "
-            "repository; set WORKER_CONTROLLER_CRDS to their directory"
-        )
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
+    """One CRD, by its file's name, from the first of CRD_PLACES that holds it."""
+    for place in CRD_PLACES:
+        if (place / file_name).is_file():
+            loaded: dict[str, Any] = yaml.safe_load((place / file_name).read_text("utf-8"))
+            return loaded
+    looked = ", ".join(str(place) for place in CRD_PLACES)
+    raise CrdMissingError(
+        f"{file_name} is missing: the worker controller's CRDs are kept outside the "
+        f"repository; looked in {looked}; set WORKER_CONTROLLER_CRDS to their directory"
+    )
 
 
 def strict(schema: dict[str, Any]) -> dict[str, Any]:
