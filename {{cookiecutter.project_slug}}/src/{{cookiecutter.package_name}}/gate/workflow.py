@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from ..temporal.module import WorkflowModule
 
 # The columns of a table as this connection's search_path finds it; none if it is absent.
+# The name is quoted as an identifier, as the activities' statements quote it.
 COLUMNS = (
-    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(quote_ident(%s)) "
     "AND attnum > 0 AND NOT attisdropped"
 )
 
