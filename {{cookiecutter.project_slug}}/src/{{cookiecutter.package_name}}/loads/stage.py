@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -69,11 +70,8 @@ async def stage_source(
     # server would give the attempt up while it works, and each retry would seal again.
     # The whole source is read: its size is the bytes read.
     sealing = _position(load, load.position.bytes)
-    beating = asyncio.ensure_future(_beat_until_cancelled(lambda: heartbeat(sealing)))
-    try:
+    async with _heartbeating(lambda: heartbeat(sealing)):
         return await staging.seal(conn, load)
-    finally:
-        beating.cancel()
 
 
 async def _stage_chunks(
@@ -99,49 +97,58 @@ async def _stage_chunks(
     def read() -> Chunk:
         return reader.chunk(CHUNK_BYTES, CHUNK_SECONDS)
 
-    beating = asyncio.ensure_future(_beat_until_cancelled(beat))
-    # On a thread: parsing is CPU work that must not stall the worker's event loop.
-    reading = asyncio.ensure_future(asyncio.to_thread(read))
-    try:
-        while True:
-            # Shielded: a cancelled attempt must not forget the thread, which reads on.
-            chunk = await asyncio.shield(reading)
-            moved = None
-            if chunk.text is not None:  # PostgreSQL parses and checks it, if it can
-                moved = await staging.commit_text(conn, load, chunk)
+    async with _heartbeating(beat):
+        # On a thread: parsing is CPU work that must not stall the worker's event loop.
+        reading = asyncio.ensure_future(asyncio.to_thread(read))
+        try:
+            while True:
+                # Shielded: a cancelled attempt must not forget the thread, which reads on.
+                chunk = await asyncio.shield(reading)
+                moved = None
+                if chunk.text is not None:  # PostgreSQL parses and checks it, if it can
+                    moved = await staging.commit_text(conn, load, chunk)
+                    if moved is None:
+                        await asyncio.to_thread(reader.parse, chunk)
                 if moved is None:
-                    await asyncio.to_thread(reader.parse, chunk)
-            if moved is None:
-                header = chunk.header or load.header
-                moved = await staging.commit(conn, load, chunk, source.version(), header)
-            load = moved
-            # The next chunk is read after this one commits, not while it does: both are
-            # Python's work, one interpreter lock apart. 200,000 rows on 2 cores: 1.45 s
-            # to stage reading ahead, 1.30 s one after the other (COPY 0.96 s and 0.45 s).
-            if not chunk.finished:
-                reading = asyncio.ensure_future(asyncio.to_thread(read))
+                    header = chunk.header or load.header
+                    moved = await staging.commit(conn, load, chunk, source.version(), header)
+                load = moved
+                # The next chunk is read after this one commits, not while it does: both are
+                # Python's work, one interpreter lock apart. 200,000 rows on 2 cores: 1.45 s
+                # to stage reading ahead, 1.30 s one after the other (COPY 0.96 s and 0.45 s).
+                if not chunk.finished:
+                    reading = asyncio.ensure_future(asyncio.to_thread(read))
+                beat()
+                if load.rejects > request["max_rejects"]:
+                    raise PermanentError(
+                        f"{load.rejects:,} rows do not fit {staging.table}'s record, more than "
+                        f"max_rejects ({request['max_rejects']:,}): is it the right file? "
+                        f"`rejects {request['workflow_id']}` lists them by line"
+                    )
+                if chunk.finished:
+                    return load
+        finally:
+            if reading.done():
+                blocks.close()
+            else:  # a thread cannot be stopped: the source closes when its read returns
+                reading.add_done_callback(lambda _: blocks.close())
+
+
+@asynccontextmanager
+async def _heartbeating(beat: Callable[[], None]) -> AsyncIterator[None]:
+    """``beat`` every HEARTBEAT_SECONDS for as long as the block runs: while chunks are
+    read and committed, and while the seal works."""
+
+    async def every_interval() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
             beat()
-            if load.rejects > request["max_rejects"]:
-                raise PermanentError(
-                    f"{load.rejects:,} rows do not fit {staging.table}'s record, more than "
-                    f"max_rejects ({request['max_rejects']:,}): is it the right file? "
-                    f"`rejects {request['workflow_id']}` lists them by line"
-                )
-            if chunk.finished:
-                return load
+
+    beating = asyncio.ensure_future(every_interval())
+    try:
+        yield
     finally:
         beating.cancel()
-        if reading.done():
-            blocks.close()
-        else:  # a thread cannot be stopped: the source closes when its read returns
-            reading.add_done_callback(lambda _: blocks.close())
-
-
-async def _beat_until_cancelled(beat: Callable[[], None]) -> None:
-    """Heartbeat every HEARTBEAT_SECONDS, while chunks are read and committed."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        beat()
 
 
 def _position(load: LoadRow, size: int | None = None) -> dict[str, int | None]:

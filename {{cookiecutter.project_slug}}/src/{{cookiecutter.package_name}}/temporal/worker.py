@@ -107,13 +107,9 @@ def create_workers(
         # Every queue serves the rollout gate too (gate/), checking its own modules.
         workflows = [workflow for module in served for workflow in module.workflows]
         workflows.append(RolloutGateWorkflowImpl)
-        activities = [
-            activity
-            for module in served
-            if database is not None
-            for activity in module.activities(database)
-        ]
+        activities = []
         if database is not None:
+            activities = [activity for module in served for activity in module.activities(database)]
             activities.append(RolloutGateActivitiesImpl(database, served).check)
         workers.append(
             Worker(
