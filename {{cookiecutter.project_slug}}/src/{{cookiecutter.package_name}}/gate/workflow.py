@@ -36,22 +36,24 @@ COLUMNS = (
 )
 
 
+def written_tables(modules: Sequence[WorkflowModule]) -> dict[str, list[str]]:
+    """Each table this build writes, with the columns it names; modules without a table
+    (tests' own) write nothing to check."""
+    tables: dict[str, list[str]] = {name: [] for name in SHARED_TABLE_NAMES}
+    for module in modules:
+        if module.table:
+            tables[module.table] = module.fields.names
+            staged = Staging(module.table, module.fields)
+            tables[staged.rows_table] = ["_load", "_seq", "_line", *module.fields.names]
+    return tables
+
+
 class RolloutGateActivitiesImpl(RolloutGateActivities):
     """Checks the database a worker's modules write to, as this build's code sees it."""
 
     def __init__(self, database: Database, modules: Sequence[WorkflowModule]) -> None:
         self.database = database
-        # Modules without a table (tests' own) write nothing to check.
-        self.modules = [module for module in modules if module.table]
-
-    def expected(self) -> dict[str, list[str]]:
-        """Each table this build writes, with the columns it names."""
-        tables: dict[str, list[str]] = {name: [] for name in SHARED_TABLE_NAMES}
-        for module in self.modules:
-            tables[module.table] = module.fields.names
-            staged = Staging(module.table, module.fields)
-            tables[staged.rows_table] = ["_load", "_seq", "_line", *module.fields.names]
-        return tables
+        self.tables = written_tables(modules)
 
     @activity.defn(name="RolloutGateActivities.check")
     async def check(self, request: GateRequest) -> GateReport:
@@ -64,7 +66,7 @@ class RolloutGateActivitiesImpl(RolloutGateActivities):
             raise PermanentError("PAYLOAD_ENCRYPTION_KEYS is not set on this build's workers")
         missing = []
         async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
-            for table, columns in self.expected().items():
+            for table, columns in self.tables.items():
                 cursor = await conn.execute(COLUMNS, (table,))
                 found = {name for (name,) in await cursor.fetchall()}
                 if not found:
@@ -76,7 +78,7 @@ class RolloutGateActivitiesImpl(RolloutGateActivities):
                 f"this build writes what the database lacks: {'; '.join(missing)}. "
                 "Run init-db with this build's image before it takes traffic."
             )
-        return {"tables": sorted(self.expected()), "encrypted": encrypted}
+        return {"tables": sorted(self.tables), "encrypted": encrypted}
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
