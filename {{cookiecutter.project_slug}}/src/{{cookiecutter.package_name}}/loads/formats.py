@@ -62,6 +62,8 @@ class Chunk:
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
     """Each row's line number and its values, in the declared fields' order."""
     rejects: list[Reject] = field(default_factory=list)
+    start: Position = Position()
+    """Where the chunk begins: the position its commit moves the load on from."""
     end: Position = Position()
     header: list[str] | None = None
     """A CSV's header, when this chunk began the file."""
@@ -139,7 +141,7 @@ class RowReader:
             _skip(self._stream, self._skip)
             self._skip = 0
         body = self._next_body(max_bytes, time.monotonic() + max_seconds)
-        chunk = Chunk(finished=self._ended and not self._pending)
+        chunk = Chunk(finished=self._ended and not self._pending, start=self.position)
         chunk.first_line = self.position.lines + 1
         if self.header is not None and self.position.bytes and text_copy.copyable(body):
             chunk.text = body  # a CSV's rows after its header: PostgreSQL may read them

@@ -130,7 +130,7 @@ class TextCopy:
         present = [f for f in fields.all if f.name in in_header]
         self.insert = sql.SQL(
             "INSERT INTO {rows} (_load, _seq, _line, {columns}) "
-            "SELECT %(load)s, %(seq)s + _n - %(n)s, %(line)s + _n - %(n)s, {values} "
+            "SELECT %(load)s, %(line)s + _n - %(n)s, %(line)s + _n - %(n)s, {values} "
             "FROM {cells} WHERE {checks}"
         ).format(
             rows=sql.Identifier(rows_table),
@@ -141,10 +141,10 @@ class TextCopy:
         )
 
     async def stage(
-        self, conn: psycopg.AsyncConnection[Any], load: int, seq: int, line: int, text: bytes
+        self, conn: psycopg.AsyncConnection[Any], load: int, line: int, text: bytes
     ) -> bool:
-        """Stage ``text``'s rows as sequence numbers ``seq + 1`` on, from line ``line``, in
-        the caller's transaction; False, with nothing staged, if any row needs Python."""
+        """Stage ``text``'s rows from line ``line`` on, each numbered by its line, in the
+        caller's transaction; False, with nothing staged, if any row needs Python."""
         async with conn.cursor() as cursor:
             await cursor.execute(self.create)
             try:
@@ -157,7 +157,7 @@ class TextCopy:
                         # planner knows nothing of a temporary table to join it well.
                         first = await (await cursor.execute(self.first)).fetchone()
                         assert first is not None
-                        values = {"load": load, "seq": seq + 1, "line": line, "n": first[0]}
+                        values = {"load": load, "line": line, "n": first[0]}
                         await cursor.execute(self.insert, values)
                         if cursor.rowcount == copied:
                             return True

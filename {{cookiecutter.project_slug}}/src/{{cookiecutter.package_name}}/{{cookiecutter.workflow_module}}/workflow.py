@@ -31,6 +31,7 @@ from ..temporal.loading import (
     StagedLoad,
     StageRequest,
     finishes_load,
+    load_result,
     stage_request,
     staged_job,
 )
@@ -98,7 +99,15 @@ class {{ cookiecutter.workflow_name }}ActivitiesImpl({{ cookiecutter.workflow_na
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.stage")
     async def stage(self, request: StageRequest) -> StagedLoad:
         async with connect_to_db_or_raise(self.database.url, pool=self.database.pool) as conn:
-            return await stage_source(conn, LOADS, request, activity.heartbeat)
+            # Its other lanes open connections of their own, outside the pool, which the
+            # other activities share (loads/stage.py).
+            return await stage_source(
+                conn,
+                LOADS,
+                request,
+                activity.heartbeat,
+                lambda: connect_to_db_or_raise(self.database.url),
+            )
 
     @activity.defn(name="{{ cookiecutter.workflow_name }}Activities.merge")
     async def merge(self, batch: {{ cookiecutter.workflow_name }}Job) -> int:
@@ -142,7 +151,7 @@ class {{ cookiecutter.workflow_name }}WorkflowImpl({{ cookiecutter.workflow_name
                 workflow.continue_as_new(self.fan_out.next_run(job))
         # 5. A load's own last run closes it, and returns its counts with the result.
         if finishes_load(job):
-            return {**self.fan_out.result(), "load": await self.finish_load(job)}
+            return load_result(self.fan_out.result(), await self.finish_load(job))
         return self.fan_out.result()
 
     async def write(self, batch: {{ cookiecutter.workflow_name }}Job, summary: str) -> int:
