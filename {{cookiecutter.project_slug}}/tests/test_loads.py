@@ -383,6 +383,23 @@ async def test_a_failed_loads_staged_rows_are_swept_after_the_retention(
     assert states == [("expired",), ("done",)]
 
 
+async def test_a_finished_load_leaves_a_failed_loads_staged_rows_for_their_look(
+    client: Client, database_url: str, task_queue: str, tmp_path: Path
+) -> None:
+    # A finish empties the whole staged-rows table when it holds no other load's rows;
+    # a failed load's are kept until the retention ends, whatever loads finish meanwhile.
+    bad = {n: "not,a,record,at,all,!" for n in (3, 4, 5)}
+    failing = write(tmp_path / "failing.csv", csv_text(NUMBERS[:100], bad))
+    good = write(tmp_path / "good.csv", csv_text(NUMBERS[:10]))
+    async with serving(client, database_url, task_queue):
+        with pytest.raises(WorkflowFailureError):
+            await load(client, task_queue, failing.as_uri(), max_rejects=2)
+        kept = staged_rows(database_url)
+        result, _ = await load(client, task_queue, good.as_uri())
+    assert result["load"]["rows"] == 10
+    assert kept > 0 and staged_rows(database_url) == kept
+
+
 def staged_rows(database_url: str) -> int:
     """Rows in the module's staged-rows table, every load's."""
     from {{ cookiecutter.package_name }}.loads.staging import Staging

@@ -2,7 +2,8 @@
 
 An attempt reads the load's committed position, opens the source there, and repeats:
 read a chunk (on a thread: reading is CPU work that must not stall the worker's event
-loop), commit it with the new position, heartbeat the position. A CSV chunk after the
+loop), hand it to a free lane (a connection), which stages it and commits it with the
+new position in its turn, and heartbeat the position. A CSV chunk after the
 header goes to PostgreSQL whole, which parses and checks it (loads/text_copy.py); a
 chunk it will not take, for a row that does not fit, is read in Python row by row. A
 retried attempt, after a worker died or PostgreSQL went away, starts from what was
@@ -37,7 +38,8 @@ CHUNK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 2.0
 
 # Chunks staged at once, each on a connection of its own: PostgreSQL parses and checks
-# them in parallel. Measured on 2 cores, a million rows: ...
+# them in parallel. Measured on 2 cores, a million rows staged without Temporal: one
+# lane 2.3 s, two 1.5 to 1.7 s, three 1.6 to 1.7 s.
 LANES = 2
 
 Heartbeat = Callable[..., None]
@@ -120,6 +122,8 @@ class _Stage:
             self.blocks, load.format, staging.fields, load.position, load.header
         )
         self.free: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        self.lanes: list[asyncio.Task[None]] = []  # a task a chunk, in the file's order
+        self.reading: asyncio.Future[Chunk] | None = None  # the latest chunk's read
         for lane in lanes:
             self.free.put_nowait(lane)
 
@@ -131,40 +135,46 @@ class _Stage:
             log.info(
                 "load %d resumes at line %s", self.load.id, f"{self.load.position.lines + 1:,}"
             )
-        loop = asyncio.get_running_loop()
-        turn: asyncio.Future[None] = loop.create_future()
-        turn.set_result(None)  # the first chunk's: nothing comes before it
-        lanes: list[asyncio.Task[None]] = []
-        reading: asyncio.Future[Chunk] | None = None
         try:
             async with _heartbeating(self.beat):
-                while True:
-                    lane = await self.free.get()
-                    if _failed(turn):
-                        break  # read no more: the chunks in flight roll back
-                    reading = asyncio.ensure_future(asyncio.to_thread(self._read))
-                    # Shielded: a cancelled attempt must not forget the thread, which reads on.
-                    chunk = await asyncio.shield(reading)
-                    committed: asyncio.Future[None] = loop.create_future()
-                    lanes.append(asyncio.ensure_future(self._commit(lane, chunk, turn, committed)))
-                    turn = committed
-                    if chunk.finished:
-                        break
-                # Every lane ends by itself: one that failed fails those after it, which
-                # roll back, so no statement is cut off by a cancellation.
-                outcomes = await asyncio.gather(*lanes, return_exceptions=True)
-                _failed(turn)  # the last chunk's outcome is read: it is raised below
+                try:
+                    await self._hand_out()
+                finally:
+                    # Every lane ends by itself, even when reading failed or the attempt
+                    # was cancelled: a lane whose turn never comes rolls back, and no
+                    # statement is cut off mid-way.
+                    outcomes = await asyncio.gather(*self.lanes, return_exceptions=True)
         finally:
-            for task in lanes:
-                task.cancel()  # only when this attempt itself was cancelled
-            if reading is None or reading.done():
+            if self.reading is None or self.reading.done():
                 self.blocks.close()
             else:  # a thread cannot be stopped: the source closes when its read returns
-                reading.add_done_callback(lambda _: self.blocks.close())
+                self.reading.add_done_callback(lambda _: self.blocks.close())
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome  # the first in the file's order: the cause of the others
         return self.load
+
+    async def _hand_out(self) -> None:
+        """Read chunk after chunk, each as a lane comes free, until the source ends or a
+        chunk fails; each lane's task commits its chunk after the one before it."""
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        turn.set_result(None)  # the first chunk's: nothing comes before it
+        while True:
+            lane = await self.free.get()
+            if _failed(turn):
+                return  # read no more: the chunks in flight roll back
+            self.reading = asyncio.ensure_future(asyncio.to_thread(self._read))
+            # Shielded: a cancelled attempt must not forget the thread, which reads on.
+            chunk = await asyncio.shield(self.reading)
+            committed: asyncio.Future[None] = loop.create_future()
+            # Its failure is raised by its lane's task: seen here, asyncio does not warn
+            # of it when no chunk comes after to await it.
+            committed.add_done_callback(_failed)
+            self.lanes.append(asyncio.ensure_future(self._commit(lane, chunk, turn, committed)))
+            turn = committed
+            if chunk.finished:
+                return
 
     def _read(self) -> Chunk:
         return self.reader.chunk(CHUNK_BYTES, CHUNK_SECONDS)
