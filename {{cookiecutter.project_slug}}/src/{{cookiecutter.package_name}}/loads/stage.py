@@ -54,7 +54,7 @@ async def stage_source(
     connect: Connect | None = None,
 ) -> StagedLoad:
     """Stage the request's source into the module's staged rows; return the load's id
-    and its row count. PermanentError when no retry can help, naming why.
+    and its line count. PermanentError when no retry can help, naming why.
 
     ``connect`` opens the connections of the lanes beyond ``conn``'s (LANES in all);
     without it, one lane stages every chunk."""
@@ -161,12 +161,13 @@ class _Stage:
         turn: asyncio.Future[None] = loop.create_future()
         turn.set_result(None)  # the first chunk's: nothing comes before it
         while True:
-            lane = await self.free.get()
-            if _failed(turn):
-                return  # read no more: the chunks in flight roll back
+            # The chunk is read while the lanes work, then waits for one to come free.
             self.reading = asyncio.ensure_future(asyncio.to_thread(self._read))
             # Shielded: a cancelled attempt must not forget the thread, which reads on.
             chunk = await asyncio.shield(self.reading)
+            lane = await self.free.get()
+            if _failed(turn):
+                return  # a chunk failed: this one and those in flight roll back
             committed: asyncio.Future[None] = loop.create_future()
             # Its failure is raised by its lane's task: seen here, asyncio does not warn
             # of it when no chunk comes after to await it.

@@ -2,7 +2,7 @@
 
 Beside the record's table, three tables every module shares (``staged_loads``,
 ``staged_load_rejects``, ``staged_load_merges``) and one of the module's own, its
-staged rows (``staged_rows_<hash>``: the load, the row's sequence number, its line
+staged rows (``staged_rows_<hash>``: the load, the row's sequence number and its line
 in the file, as ``_load``, ``_seq`` and ``_line``, which no field's name can be; then
 the record's columns with the table's types). The hash names the
 table and its fields, so a record given a new field stages into a new table.
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS staged_loads (
         CHECK (state IN ('staging', 'merging', 'done', 'failed', 'expired')),
     bytes BIGINT NOT NULL DEFAULT 0,
     lines BIGINT NOT NULL DEFAULT 0,
-    seq BIGINT NOT NULL DEFAULT 0,  -- sequence numbers given to rows: staged or refused
+    seq BIGINT NOT NULL DEFAULT 0,  -- the staged rows' numbers so far: a row's is its line
     rows_staged BIGINT NOT NULL DEFAULT 0,
     rejects BIGINT NOT NULL DEFAULT 0,
     duplicates BIGINT NOT NULL DEFAULT 0,
@@ -331,7 +331,7 @@ class Staging:
     ) -> list[Reject]:
         """COPY the rows; those PostgreSQL refuses (a value past numeric's range, a date
         past its calendar), found by halving in savepoints, come back as rejects, naming
-        the column but never the value. Their sequence numbers stay unused."""
+        the column but never the value."""
         try:
             # In a savepoint, so that a refusal undoes this COPY alone.
             async with conn.transaction(), cursor.copy(self.copy_rows) as copy:

@@ -2,8 +2,9 @@
 
 A job may name a source instead of records: ``{"source": {"url": "https://.../x.csv"}}``.
 The workflow then stages the source into PostgreSQL with one activity (loads/stage.py),
-which returns the load's id and its row count, and merges the staged rows through the
-same fan-out as any job's items: a batch is a range of the load's rows, by reference.
+which returns the load's id and its line count, and merges the staged rows through the
+same fan-out as any job's items: a batch is a range of the file's lines, by reference
+(a staged row is numbered by its line).
 Only ids and ranges travel, whatever the file's size (rule 4). The workflow's last run
 (never a child) finishes the load: its staged rows go, its counts come back.
 
@@ -46,7 +47,8 @@ class SourceSpec(TypedDict):
 
 
 class StagedRows(TypedDict):
-    """Rows ``first`` to ``first + count - 1`` of staged load ``load``: a batch by reference."""
+    """The staged rows of lines ``first`` to ``first + count - 1`` of load ``load``: a batch
+    by reference."""
 
     load: int
     first: int
@@ -63,8 +65,8 @@ class StageRequest(TypedDict):
 
 
 class StagedLoad(TypedDict):
-    """The stage activity's answer: the load, and how many sequence numbers its rows took
-    (the staged ones, and any PostgreSQL refused): the range the merges go over."""
+    """The stage activity's answer: the load, and how many lines its source has (a staged
+    row is numbered by its line): the range the merges go over."""
 
     load: int
     count: int
