@@ -119,6 +119,12 @@ class JobResult(TypedDict):
     """A load's counts and first rejects, from the run that finished it."""
 
 
+def load_result(result: JobResult, load: LoadSummary) -> JobResult:
+    """A finished load's result: what it upserted is its rows that fit (the fan-out
+    counted lines, as its ranges are ranges of lines), then its counts and rejects."""
+    return {**result, "upserted": load["rows"], "load": load}
+
+
 class Progress(TypedDict):
     """Answer of the ``progress`` query: items done so far, out of all.
 

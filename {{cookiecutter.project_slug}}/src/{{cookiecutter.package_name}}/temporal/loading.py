@@ -14,16 +14,13 @@ Pure Python: workflow code imports it inside the sandbox.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from temporalio import workflow
 from typing_extensions import NotRequired, TypedDict
 
 from .inputs import InvalidInputError
-
-if TYPE_CHECKING:  # fanout.py imports this module
-    from .fanout import JobResult
 
 SCHEMES = ("file", "http", "https", "s3")
 FORMATS = ("csv", "jsonl", "csv.gz", "jsonl.gz")
@@ -160,12 +157,6 @@ def staged_job(job: Mapping[str, Any], staged: StagedLoad) -> Any:
     """The job's staged rows as a job of the fan-out's, with the job's own options."""
     kept = {key: job[key] for key in ("batch_size", "max_activities_per_run") if key in job}
     return {**kept, "staged": {"load": staged["load"], "first": 1, "count": staged["count"]}}
-
-
-def load_result(result: JobResult, load: LoadSummary) -> JobResult:
-    """A finished load's result: what it upserted is its rows that fit (the fan-out
-    counted lines, as its ranges are ranges of lines), then its counts and rejects."""
-    return {**result, "upserted": load["rows"], "load": load}
 
 
 def finishes_load(job: Mapping[str, Any]) -> bool:

@@ -25,13 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from ..db import Database, connect_to_db_or_raise
     from ..loads.stage import stage_source
     from ..loads.staging import Staging
-from ..temporal.fanout import FanOut, JobResult, check_job, records_of
+from ..temporal.fanout import FanOut, JobResult, check_job, load_result, records_of
 from ..temporal.loading import (
     LoadSummary,
     StagedLoad,
     StageRequest,
     finishes_load,
-    load_result,
     stage_request,
     staged_job,
 )
