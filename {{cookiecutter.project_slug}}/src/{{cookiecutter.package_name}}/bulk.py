@@ -195,18 +195,32 @@ def on_conflict(fields: Fields, *, skip_unchanged: bool = True) -> sql.Composed:
     if not skip_unchanged:
         return tail
 
-    def row(side: str) -> sql.Composed:
-        return sql.SQL(", ").join(
+    # ROW(...) so that a single field compares as a row too.
+    return sql.SQL("{} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(
+        tail, *_compared(fields, "target", "excluded")
+    )
+
+
+def same_values(fields: Fields, left: str, right: str) -> sql.Composable:
+    """SQL that is true when rows ``left`` and ``right`` hold the same values in every
+    field outside the key, compared as the upsert compares them to skip a row."""
+    if all(field.key for field in fields.all):
+        return sql.SQL("true")
+    return sql.SQL("ROW({}) IS NOT DISTINCT FROM ROW({})").format(*_compared(fields, left, right))
+
+
+def _compared(fields: Fields, *sides: str) -> list[sql.Composed]:
+    """Each side's fields outside the key, as compared: decimal and float as text."""
+    others = [field for field in fields.all if not field.key]
+    return [
+        sql.SQL(", ").join(
             sql.SQL("{}::text" if field.type in COMPARED_AS_TEXT else "{}").format(
                 sql.Identifier(side, field.name)
             )
             for field in others
         )
-
-    # ROW(...) so that a single field compares as a row too.
-    return sql.SQL("{} WHERE ROW({}) IS DISTINCT FROM ROW({})").format(
-        tail, row("target"), row("excluded")
-    )
+        for side in sides
+    ]
 
 
 async def columns_named(

@@ -32,13 +32,19 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..bulk import REFUSALS, columns_named, on_conflict
+from ..bulk import REFUSALS, columns_named, on_conflict, same_values
 from ..fields import Fields
 from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest, shown
 from ..temporal.retry import PermanentError
 from .formats import EXCERPT, Chunk, Position, Reject
 from .text_copy import TextCopy, line_count
 
+# A merge looks at this many of its range's rows first: when at least MOSTLY_HELD of
+# them are in the table already as they are, it leaves out every such row by a lookup
+# (Staging.merge_changed). About 0.3 ms; by the figures beside merge_changed, the
+# lookup pays once more than about three fifths of the rows are held.
+SAMPLE_ROWS = 200
+MOSTLY_HELD = 0.6
 # A failed or abandoned load's staged rows are kept this long for a look, then swept.
 RETENTION = timedelta(days=7)
 # The seal groups a load's key hashes in parallel, sorted, whatever the table's
@@ -173,6 +179,28 @@ class Staging:
             "INSERT INTO {} AS target ({}) SELECT {} FROM {} "
             "WHERE _load = %s AND _seq >= %s AND _seq < %s {}"
         ).format(target, columns, columns, rows, on_conflict(fields))
+        # A row the table already holds as it is: found by its key, with the same values.
+        held = sql.SQL("EXISTS (SELECT 1 FROM {} AS held WHERE {} AND {})").format(
+            target,
+            sql.SQL(" AND ").join(
+                sql.SQL("held.{0} = staged.{0}").format(sql.Identifier(name)) for name in fields.key
+            ),
+            same_values(fields, "held", "staged"),
+        )
+        # The same merge without the rows the table already holds as they are: looked up
+        # by key, not put through ON CONFLICT, which takes a speculative insert and, for
+        # DO UPDATE, a row lock (a write) for each. A million unchanged rows merged one
+        # range after another: 2.02 s, against 2.87 s through ON CONFLICT; but a million
+        # new ones took 7.72 s, against 6.12 s. So a range goes this way when most of a
+        # sample of its rows are held already (MOSTLY_HELD).
+        self.merge_changed = sql.SQL(
+            "INSERT INTO {} AS target ({}) SELECT {} FROM {} AS staged "
+            "WHERE _load = %s AND _seq >= %s AND _seq < %s AND NOT {} {}"
+        ).format(target, columns, columns, rows, held, on_conflict(fields))
+        self.held_in_sample = sql.SQL(
+            "SELECT count(*) FILTER (WHERE {}), count(*) FROM (SELECT {} FROM {} "
+            "WHERE _load = %s AND _seq >= %s AND _seq < %s LIMIT {}) AS staged"
+        ).format(held, columns, rows, sql.Literal(SAMPLE_ROWS))
         self.drop_rows = sql.SQL("DELETE FROM {} WHERE _load = %s").format(rows)
         self._text_copies: dict[tuple[str, ...], TextCopy] = {}  # by a CSV's header
 
@@ -402,9 +430,14 @@ class Staging:
             # The range through the BRIN index, never a scan of every load's rows, which
             # the statistics of a table just staged into may make look cheaper.
             await cursor.execute("SET LOCAL enable_seqscan = off")
+            span = [load_id, first, first + count]
+            found = await (await cursor.execute(self.held_in_sample, span)).fetchone()
+            held, sampled = found if found is not None else (0, 0)
+            mostly_held = sampled > 0 and held >= sampled * MOSTLY_HELD
+            merge = self.merge_changed if mostly_held else self.merge_range
             try:
                 async with conn.transaction():  # a savepoint, to name the refusal after it
-                    await cursor.execute(self.merge_range, [load_id, first, first + count])
+                    await cursor.execute(merge, span)
             except REFUSALS as error:
                 fields = await columns_named(cursor, self.table, error)
                 where = f" (field {', '.join(fields)})" if fields else ""
