@@ -179,12 +179,25 @@ class RowReader:
                 if not piece:
                     self._ended = True
                 pending += piece
-            cut = len(pending) if self._ended else self._row_end(pending)
+            if self.format == "csv" and self.header is None:
+                # The header row alone: Python reads it, and the rows after it go to
+                # PostgreSQL whole from the next chunk on (loads/text_copy.py), instead of
+                # a first chunk's worth of rows read in Python.
+                cut = self._first_row_end(pending) or (len(pending) if self._ended else 0)
+            else:
+                cut = len(pending) if self._ended else self._row_end(pending)
             if cut or self._ended:
                 body = bytes(pending[:cut])
                 del pending[:cut]
                 return body
             max_bytes *= 2  # a row longer than a chunk: read on
+
+    def _first_row_end(self, data: bytearray) -> int:
+        """Where the first whole row in ``data`` ends, or 0 before its line end comes."""
+        end = data.find(b"\n")
+        while end >= 0 and data.count(b'"', 0, end) % 2:
+            end = data.find(b"\n", end + 1)
+        return end + 1
 
     def _row_end(self, data: bytearray) -> int:
         """Where the last whole row in ``data`` ends: after a line end outside quotes."""
