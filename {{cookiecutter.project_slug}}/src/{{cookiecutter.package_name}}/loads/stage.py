@@ -82,7 +82,7 @@ async def stage_source(
         await staging.fail(conn, load.id, str(error))
         raise
     log.info("staged %s rows of %s (load %d)", f"{load.rows_staged:,}", shown(url), load.id)
-    # The seal is one statement over every staged row: tens of seconds at tens of millions
+    # The seal's statements run over every staged row: tens of seconds at tens of millions
     # of rows, past the stage's heartbeat_timeout. Heartbeats go on meanwhile, or the
     # server would give the attempt up while it works, and each retry would seal again.
     # The whole source is read: its size is the bytes read.
@@ -95,12 +95,12 @@ class _Stage:
     """One attempt's chunks, read one after another and committed by the lanes at once.
 
     The source is read on a thread (parsing is CPU work that must not stall the worker's
-    event loop), a chunk at a time, as a lane comes free. Each lane stages its chunk's
-    rows in a transaction of its own, then waits for the chunk before it to commit, and
-    commits the position after its own: PostgreSQL parses and checks two chunks at once,
-    while the committed position only ever moves forward a whole chunk at a time. A chunk
-    that fails fails the ones after it, uncommitted; the next attempt resumes at the
-    last position committed.
+    event loop), a chunk at a time while the lanes work, and each chunk goes to the next
+    lane to come free. Each lane stages its chunk's rows in a transaction of its own,
+    then waits for the chunk before it to commit, and commits the position after its
+    own: PostgreSQL parses and checks two chunks at once, while the committed position
+    only ever moves forward a whole chunk at a time. A chunk that fails fails the ones
+    after it, uncommitted; the next attempt resumes at the last position committed.
     """
 
     def __init__(
