@@ -429,12 +429,9 @@ async def test_a_source_that_changes_between_readings_fails_the_load_naming_it(
 async def test_a_failed_loads_staged_rows_are_swept_after_the_retention(
     client: Client, database_url: str, task_queue: str, tmp_path: Path
 ) -> None:
-    bad = {n: "not,a,record,at,all,!" for n in (3, 4, 5)}
-    failing = write(tmp_path / "failing.csv", csv_text(NUMBERS[:100], bad))
     good = write(tmp_path / "good.csv", csv_text(NUMBERS[:10]))
     async with serving(client, database_url, task_queue):
-        with pytest.raises(WorkflowFailureError):
-            await load(client, task_queue, failing.as_uri(), max_rejects=2)
+        await fail_a_load(client, task_queue, tmp_path)
         assert staged_rows(database_url) > 0  # kept, for a look
         with psycopg.connect(database_url) as conn:
             conn.execute(
@@ -452,16 +449,21 @@ async def test_a_finished_load_leaves_a_failed_loads_staged_rows_for_their_look(
 ) -> None:
     # A finish empties the whole staged-rows table when it holds no other load's rows;
     # a failed load's are kept until the retention ends, whatever loads finish meanwhile.
-    bad = {n: "not,a,record,at,all,!" for n in (3, 4, 5)}
-    failing = write(tmp_path / "failing.csv", csv_text(NUMBERS[:100], bad))
     good = write(tmp_path / "good.csv", csv_text(NUMBERS[:10]))
     async with serving(client, database_url, task_queue):
-        with pytest.raises(WorkflowFailureError):
-            await load(client, task_queue, failing.as_uri(), max_rejects=2)
+        await fail_a_load(client, task_queue, tmp_path)
         kept = staged_rows(database_url)
         result, _ = await load(client, task_queue, good.as_uri())
     assert result["load"]["rows"] == 10
     assert kept > 0 and staged_rows(database_url) == kept
+
+
+async def fail_a_load(client: Client, task_queue: str, tmp_path: Path) -> None:
+    """A load that fails, three bad lines against max_rejects=2: its staged rows stay."""
+    bad = {n: "not,a,record,at,all,!" for n in (3, 4, 5)}
+    failing = write(tmp_path / "failing.csv", csv_text(NUMBERS[:100], bad))
+    with pytest.raises(WorkflowFailureError):
+        await load(client, task_queue, failing.as_uri(), max_rejects=2)
 
 
 def staged_rows(database_url: str) -> int:
