@@ -153,9 +153,6 @@ class Staging:
             sql.SQL("newer.{0} = older.{0}").format(sql.Identifier(name)) for name in fields.key
         )
         key = sql.SQL(", ").join(map(sql.Identifier, fields.key))
-        # The keys given twice, grouped once per load, then the rows a later line repeats:
-        # a million rows without a key given twice took 0.75 s, against 1.07 s for joining
-        # every row with every other.
         # The keys given twice: first the 64-bit hashes of keys that come more than once,
         # grouped in parallel (a query of its own: a DELETE never runs in parallel), then,
         # among the rows with such a hash only, the keys that truly repeat, whose earlier
