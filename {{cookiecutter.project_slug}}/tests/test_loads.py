@@ -262,27 +262,31 @@ async def test_more_rejects_than_max_rejects_fail_the_load(
 async def test_a_chunk_that_fails_the_load_lets_no_chunk_after_it_commit(
     client: Client, database_url: str, task_queue: str, tmp_path: Path
 ) -> None:
-    # Two lanes stage chunks at once (loads/stage.py). The rows of the second chunk of
-    # rows take the load past max_rejects: that chunk commits, then fails the load, and
-    # the chunk staged beside it rolls back instead of committing after it.
-    row_bytes = len(csv_text([10**5]).encode()) - len(csv_text([]).encode())
-    per_chunk = CHUNK_BYTES // row_bytes  # about: rows differ a little in length
-    numbers = list(range(1, per_chunk * 4))
-    bad = {n: "not,a,record,at,all,!" for n in range(per_chunk + 10, per_chunk + 13)}
-    path = write(tmp_path / "export.csv", csv_text(numbers, bad))
+    # Two lanes stage chunks at once (loads/stage.py). The first chunk of rows takes the
+    # load past max_rejects: it commits, then fails the load, and the chunk staged beside
+    # it rolls back instead of committing after it. Eight chunks' worth of rows follow.
+    row_bytes = len(csv_text([1]).encode()) - len(csv_text([]).encode())  # the shortest
+    numbers = list(range(1, 8 * CHUNK_BYTES // row_bytes))
+    bad_line = "not,a,record,at,all,!"
+    data = csv_text(numbers, {n: bad_line for n in (10, 11, 12)}).encode()
+    bad_end = data.rfind(bad_line.encode()) + len(bad_line) + 1
+    path = write(tmp_path / "export.csv", data)
     async with serving(client, database_url, task_queue):
         with pytest.raises(WorkflowFailureError) as failure:
             await load(client, task_queue, path.as_uri(), max_rejects=2)
     assert "more than max_rejects (2)" in str(application_error(failure.value))
     with psycopg.connect(database_url) as conn:
-        found = conn.execute("SELECT lines, rows_staged, rejects FROM staged_loads").fetchone()
+        found = conn.execute(
+            "SELECT bytes, lines, rows_staged, rejects FROM staged_loads"
+        ).fetchone()
         table = sql.Identifier(staged_rows_name(MODULE.table, MODULE.fields))
         staged = conn.execute(sql.SQL("SELECT max(_seq), count(*) FROM {}").format(table))
         top, count = staged.fetchone() or (0, 0)
     assert found is not None
-    lines, rows_staged, rejects = found
-    # Committed: the header, the first chunk of rows and the failing one; no more.
-    assert per_chunk * 3 // 2 < lines < per_chunk * 5 // 2, (lines, per_chunk)
+    committed, lines, rows_staged, rejects = found
+    # Committed: the failing chunk, which holds the bad lines (a chunk is under 2 MiB),
+    # and nothing after it.
+    assert bad_end <= committed < bad_end + 2 * CHUNK_BYTES < len(data), (committed, len(data))
     # Every committed line but the header and the three bad ones is a staged row, and
     # none lies past the committed position.
     assert (rejects, count, rows_staged) == (3, lines - 4, lines - 4)
