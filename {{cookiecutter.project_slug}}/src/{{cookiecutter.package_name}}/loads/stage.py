@@ -25,7 +25,7 @@ import psycopg
 from ..temporal.loading import StagedLoad, StageRequest, shown, source_format
 from ..temporal.retry import PermanentError
 from .formats import Chunk, RowReader
-from .staging import RETENTION, LoadRow, Staging
+from .staging import RETENTION, LoadRow, Staging, staged_lines
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ async def stage_source(
     if load.state != "staging":  # an attempt that finished, whose answer was lost
         if load.state == "failed":
             raise PermanentError(f"load {load.id} of {shown(url)} failed before")
-        return {"load": load.id, "count": load.seq}
+        return staged_lines(load, load.seq)
     try:
         async with AsyncExitStack() as stack:
             lanes = [conn]

@@ -397,7 +397,7 @@ class Staging:
                     "updated_at = now() WHERE id = %s",
                     [duplicates, load.id],
                 )
-        return {"load": load.id, "count": int(found[1])}
+        return staged_lines(load, int(found[1]))
 
     async def fail(self, conn: psycopg.AsyncConnection[Any], load_id: int, error: str) -> None:
         """Mark the load failed, with why; its staged rows stay until the sweep."""
@@ -515,6 +515,13 @@ class Staging:
                 await cursor.execute(self.drop_rows, [load_id])
                 await cursor.execute("DELETE FROM staged_load_merges WHERE load_id = %s", [load_id])
         return len(expired)
+
+
+def staged_lines(load: LoadRow, lines: int) -> StagedLoad:
+    """The lines of a staged load its merges go over: after a CSV's first line, which is
+    its header (or a blank line before it), to its last."""
+    first = 2 if load.format.startswith("csv") else 1
+    return {"load": load.id, "first": first, "count": max(lines - first + 1, 0)}
 
 
 def _load_row(found: dict[str, Any]) -> LoadRow:

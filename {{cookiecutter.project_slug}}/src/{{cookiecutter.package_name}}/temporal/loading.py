@@ -62,11 +62,14 @@ class StageRequest(TypedDict):
 
 
 class StagedLoad(TypedDict):
-    """The stage activity's answer: the load, and how many lines its source has (a staged
-    row is numbered by its line): the range the merges go over."""
+    """The stage activity's answer: the load, and the lines its rows may be on, ``first``
+    to ``first + count - 1`` (a staged row is numbered by its line): the range the merges
+    go over."""
 
     load: int
     count: int
+    first: NotRequired[int]
+    """2 after a CSV's header, else 1 (as loads staged before it was given)."""
 
 
 class ShownReject(TypedDict):
@@ -156,7 +159,12 @@ def stage_request(job: Mapping[str, Any]) -> StageRequest:
 def staged_job(job: Mapping[str, Any], staged: StagedLoad) -> Any:
     """The job's staged rows as a job of the fan-out's, with the job's own options."""
     kept = {key: job[key] for key in ("batch_size", "max_activities_per_run") if key in job}
-    return {**kept, "staged": {"load": staged["load"], "first": 1, "count": staged["count"]}}
+    rows: StagedRows = {
+        "load": staged["load"],
+        "first": staged.get("first", 1),
+        "count": staged["count"],
+    }
+    return {**kept, "staged": rows}
 
 
 def finishes_load(job: Mapping[str, Any]) -> bool:
