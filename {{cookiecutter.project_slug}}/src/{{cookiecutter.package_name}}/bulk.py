@@ -201,6 +201,16 @@ def on_conflict(fields: Fields, *, skip_unchanged: bool = True) -> sql.Composed:
     )
 
 
+def same_key(fields: Fields, left: str, right: str) -> sql.Composable:
+    """SQL that is true when rows ``left`` and ``right`` hold the same key."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} = {}.{}").format(
+            sql.Identifier(left), sql.Identifier(name), sql.Identifier(right), sql.Identifier(name)
+        )
+        for name in fields.key
+    )
+
+
 def same_values(fields: Fields, left: str, right: str) -> sql.Composable:
     """SQL that is true when rows ``left`` and ``right`` hold the same values in every
     field outside the key, compared as the upsert compares them to skip a row."""

@@ -32,7 +32,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..bulk import REFUSALS, columns_named, on_conflict, same_values
+from ..bulk import REFUSALS, columns_named, on_conflict, same_key, same_values
 from ..fields import Fields
 from ..temporal.loading import REJECTS_SHOWN, LoadSummary, StagedLoad, StageRequest, shown
 from ..temporal.retry import PermanentError
@@ -149,9 +149,6 @@ class Staging:
         self.copy_rows = sql.SQL("COPY {} (_load, _seq, _line, {}) FROM STDIN").format(
             rows, columns
         )
-        same_key = sql.SQL(" AND ").join(
-            sql.SQL("newer.{0} = older.{0}").format(sql.Identifier(name)) for name in fields.key
-        )
         key = sql.SQL(", ").join(map(sql.Identifier, fields.key))
         # The keys given twice: first the 64-bit hashes of keys that come more than once,
         # grouped in parallel (a query of its own: a DELETE never runs in parallel), then,
@@ -171,18 +168,14 @@ class Staging:
             "WHERE _load = %(load)s AND {hash} IN (SELECT _hash FROM staged_repeats) "
             "GROUP BY {key} HAVING count(*) > 1) AS newer "
             "WHERE older._load = %(load)s AND {same_key} AND older._seq < newer._last"
-        ).format(rows=rows, key=key, hash=key_hash, same_key=same_key)
+        ).format(rows=rows, key=key, hash=key_hash, same_key=same_key(fields, "newer", "older"))
         self.merge_range = sql.SQL(
             "INSERT INTO {} AS target ({}) SELECT {} FROM {} "
             "WHERE _load = %s AND _seq >= %s AND _seq < %s {}"
         ).format(target, columns, columns, rows, on_conflict(fields))
         # A row the table already holds as it is: found by its key, with the same values.
         held = sql.SQL("EXISTS (SELECT 1 FROM {} AS held WHERE {} AND {})").format(
-            target,
-            sql.SQL(" AND ").join(
-                sql.SQL("held.{0} = staged.{0}").format(sql.Identifier(name)) for name in fields.key
-            ),
-            same_values(fields, "held", "staged"),
+            target, same_key(fields, "held", "staged"), same_values(fields, "held", "staged")
         )
         # The same merge without the rows the table already holds as they are: looked up
         # by key, not put through ON CONFLICT, which takes a speculative insert and, for
