@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,23 @@ def test_worker_without_database_exits_with_a_clear_message() -> None:
     assert result.returncode != 0
     assert f"cannot connect to PostgreSQL at host=127.0.0.1 port={port}" in result.stderr
     assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dev_on_a_taken_port_names_it_and_what_to_do(database_url: str) -> None:
+    # A second `dev` beside a running one: said at once, not after the server's start-up
+    # bound as a traceback.
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_cli(
+            "dev", "--port", str(port), "--once", env=service_env("", database_url), timeout=60
+        )
+    assert result.returncode == 1
+    assert f"port {port}, the Temporal server's, is taken" in result.stderr
+    assert "--port" in result.stderr
+    assert "TEMPORAL_ADDRESS" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -12,12 +12,14 @@ import asyncio
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,9 @@ UI_PORT_OFFSET = 1000
 # The dev server prints this last in its banner, a moment after it starts serving.
 BANNER_END = "Temporal Metrics:"
 BANNER_WAIT_SECONDS = 5.0
+# The dev server serves about a second after it starts on an idle machine. The SDK gives
+# up after 5 s, and a loaded 2-core machine (CI, a laptop mid-build) has taken longer.
+DEV_SERVER_STARTUP = timedelta(seconds=30)
 
 
 class EmbeddedServerError(Exception):
@@ -64,18 +69,44 @@ async def start_temporal(
     *, port: int | None = None, ui_port: int | None = None, ui: bool = False, **options: Any
 ) -> WorkflowEnvironment:
     """Start the Temporal dev server from the installed CLI (never a download)."""
+    for taken, whose in ((port, "the Temporal server's"), (ui_port, "the Web UI's, --port + 1000")):
+        if taken is not None and not port_is_free(taken):
+            raise EmbeddedServerError(
+                f"port {taken}, {whose}, is taken (another `dev`?): stop what holds it, "
+                "choose another with --port, or set TEMPORAL_ADDRESS to use a running server"
+            )
+    options.setdefault("dev_server_startup_timeout", DEV_SERVER_STARTUP)
     with without_tracing_settings():
-        return await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_cli_path(),
-            port=port,
-            ui=ui,
-            ui_port=ui_port,
-            data_converter=data_converter(),
-            # The dev server logs a harmless "frontend not healthy yet" error while it
-            # starts; a real failure still surfaces, as start_local() raises.
-            dev_server_log_level="never",
-            **options,
-        )
+        try:
+            return await WorkflowEnvironment.start_local(
+                dev_server_existing_path=temporal_cli_path(),
+                port=port,
+                ui=ui,
+                ui_port=ui_port,
+                data_converter=data_converter(),
+                # The dev server logs a harmless "frontend not healthy yet" error while it
+                # starts; a real failure still surfaces, as start_local() raises.
+                dev_server_log_level="never",
+                **options,
+            )
+        except RuntimeError as error:
+            # The SDK's one error for a server that exited or never answered.
+            raise EmbeddedServerError(f"the Temporal dev server did not start: {error}") from None
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on the loopback ``port`` now.
+
+    SO_REUSEADDR, as the Temporal server sets it: only a listener makes the port taken,
+    not the closed connections of a server that has just stopped.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @contextmanager
