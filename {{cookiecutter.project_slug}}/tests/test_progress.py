@@ -8,7 +8,9 @@ import functools
 import io
 import logging
 import uuid
+from typing import Any, cast
 
+import pytest
 from rich.console import Console
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
@@ -21,7 +23,7 @@ from temporalio.worker import Worker
 from {{ cookiecutter.package_name }} import logs
 from {{ cookiecutter.package_name }}.progress import LINE_EVERY_SECONDS, LiveBar, PlainLines
 from {{ cookiecutter.package_name }}.temporal import runs
-from {{ cookiecutter.package_name }}.temporal.fanout import job_size
+from {{ cookiecutter.package_name }}.temporal.fanout import JobResult, job_size
 from {{ cookiecutter.package_name }}.temporal.worker import SANDBOX, running
 
 from .helpers import assert_eventually, events, result_within, serving
@@ -121,6 +123,29 @@ def test_a_pipe_gets_a_line_per_tenth_and_no_repeats() -> None:
     assert "\r" not in stream.getvalue()
 
 
+def test_bytes_of_an_unknown_total_are_counted_without_one() -> None:
+    # A gzipped source's size says nothing of the bytes it stages: no total, no percent.
+    clock = FakeClock()
+    console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
+    bar = LiveBar(console, clock=clock, auto_refresh=False)
+    stream = io.StringIO()
+    lines = PlainLines(stream, clock=clock)
+    for second in range(0, 61, 10):  # 1,000 bytes a second
+        bar.update(1_000 * second, None, "bytes staged")
+        lines.update(1_000 * second, None, "bytes staged")
+        clock.now += 10
+    at_60s = bar.line()
+    bar.finish()
+    assert "60,000 bytes staged" in at_60s
+    assert "/" not in at_60s.split("bytes/s")[0]
+    assert "%" not in at_60s
+    assert stream.getvalue().splitlines() == [
+        "progress: 0 bytes staged, 0s elapsed",
+        "progress: 30,000 bytes staged, 1,000 bytes/s, 30s elapsed",
+        "progress: 60,000 bytes staged, 1,000 bytes/s, 60s elapsed",
+    ]
+
+
 def test_a_pipe_gets_a_line_every_30_seconds_when_the_tenths_are_slow() -> None:
     stream = io.StringIO()
     clock = FakeClock()
@@ -177,6 +202,47 @@ async def test_progress_moves_with_every_batch_not_every_child(
     assert seen == sorted(seen), f"progress went backwards: {seen}"
     # Between whole children: counts that only the running children's batches give.
     assert [done for done in seen if done % CHILD_SIZE], seen
+
+
+class RecordedDisplay:
+    """What a progress display was asked to show, in order."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[int, int | None, str]] = []
+
+    def update(self, done: int, total: int | None, unit: str = "items") -> None:
+        self.shown.append((done, total, unit))
+
+    def finish(self) -> None:
+        """Nothing to close."""
+
+
+async def test_a_load_shows_its_bytes_then_nothing_until_its_merge_is_planned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Between its stage and its plan a load counts 0 of 0, which a display draws as 100 %.
+    # The answers are the workflow's, one a poll: a gzipped source's bytes (its size
+    # unknown), the stage over, then the plan. No poll waits for a clock.
+    staging: list[dict[str, Any] | None] = [{"bytes": 500, "size": None}, None, None]
+    answers = [{"done": 0, "total": 0}] * 3 + [{"done": 4, "total": 10}]
+    result: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+
+    async def read_progress(client: Client, workflow_id: str) -> dict[str, Any]:
+        answer = answers.pop(0)
+        if not answers:
+            result.set_result({"upserted": 10})
+        return answer
+
+    async def read_staging(client: Client, workflow_id: str) -> dict[str, Any] | None:
+        return staging.pop(0)
+
+    monkeypatch.setattr(runs, "read_progress", read_progress)
+    monkeypatch.setattr(runs, "read_staging", read_staging)
+    monkeypatch.setattr(runs, "PROGRESS_POLL_SECONDS", 0.0)
+    display = RecordedDisplay()
+    await runs.show_progress_until_done(cast(Client, None), "a-load", result, display)
+    assert (answers, staging) == ([], [])
+    assert display.shown == [(500, None, "bytes staged"), (4, 10, "items"), (10, 10, "items")]
 
 
 async def test_the_web_ui_tells_the_same_story(

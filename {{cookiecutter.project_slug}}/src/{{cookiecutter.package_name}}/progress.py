@@ -34,7 +34,6 @@ from rich.progress import (
     Task,
     TaskID,
     TaskProgressColumn,
-    TextColumn,
     TimeElapsedColumn,
 )
 from rich.text import Text
@@ -48,9 +47,10 @@ LINE_EVERY_SECONDS = 30.0
 
 
 class ProgressDisplay(Protocol):
-    def update(self, done: int, total: int, unit: str = "items") -> None:
+    def update(self, done: int, total: int | None, unit: str = "items") -> None:
         """The latest count of ``unit``; called as often as the caller learns one. A new
-        unit (a load's "bytes staged", then its items) starts a new count."""
+        unit (a load's "bytes staged", then its items) starts a new count. A total of None
+        is unknown (a gzipped source's bytes): the count is shown without one."""
 
     def finish(self) -> None:
         """The work is over: leave the display in its final state."""
@@ -68,6 +68,16 @@ def progress_display(stream: TextIO) -> ProgressDisplay:
         console = stderr_console() if stream is sys.stderr else Console(file=stream)
         return LiveBar(console)
     return PlainLines(stream)
+
+
+class Count(ProgressColumn):
+    """``done/total unit``, or ``done unit`` while the total is unknown."""
+
+    def render(self, task: Task) -> Text:
+        unit = task.fields.get("unit", "items")
+        if task.total is None:
+            return Text(f"{task.completed:,.0f} {unit}")
+        return Text(f"{task.completed:,.0f}/{task.total:,.0f} {unit}")
 
 
 class ItemsPerSecond(ProgressColumn):
@@ -105,7 +115,7 @@ class LiveBar:
         self, console: Console, *, clock: Clock = time.monotonic, auto_refresh: bool = True
     ) -> None:
         self.progress = Progress(
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit]}"),
+            Count(),
             BarColumn(),
             TaskProgressColumn(),
             ItemsPerSecond(),
@@ -119,7 +129,7 @@ class LiveBar:
         self.clock = clock
         self.task_id: TaskID | None = None
 
-    def update(self, done: int, total: int, unit: str = "items") -> None:
+    def update(self, done: int, total: int | None, unit: str = "items") -> None:
         task = self.progress.tasks[-1] if self.progress.tasks else None
         if task is not None and task.fields["unit"] != unit:  # the work's next phase
             self.progress.update(task.id, total=task.completed)  # shown as done
@@ -152,12 +162,13 @@ class PlainLines:
         self.last_tenth = -1
         self.unit = "items"
 
-    def update(self, done: int, total: int, unit: str = "items") -> None:
+    def update(self, done: int, total: int | None, unit: str = "items") -> None:
         now = self.clock()
         if unit != self.unit:  # the work's next phase: counted anew
             self.started, self.last_line_at, self.last_tenth, self.unit = None, None, -1, unit
         if self.started is None:
             self.started = now
+        # No total (0 or unknown): the first line, then a line only with time.
         tenth = 10 * done // total if total else 10
         stale = self.last_line_at is None or now - self.last_line_at >= LINE_EVERY_SECONDS
         if tenth > self.last_tenth or stale:
@@ -170,12 +181,15 @@ class PlainLines:
         """Nothing to close: the last tenth was printed when it was reached."""
 
     @staticmethod
-    def line(done: int, total: int, elapsed: float, unit: str = "items") -> str:
-        percent = 100 * done // total if total else 100
-        text = f"progress: {done:,}/{total:,} {unit} ({percent}%)"
+    def line(done: int, total: int | None, elapsed: float, unit: str = "items") -> str:
+        if total is None:
+            text = f"progress: {done:,} {unit}"
+        else:
+            percent = 100 * done // total if total else 100
+            text = f"progress: {done:,}/{total:,} {unit} ({percent}%)"
         if elapsed <= 0 or done == 0:
             return f"{text}, {elapsed:.0f}s elapsed"
         rate = done / elapsed
-        eta = (total - done) / rate
         per = unit.split()[0]
-        return f"{text}, {rate:,.0f} {per}/s, {elapsed:.0f}s elapsed, ETA {eta:.0f}s"
+        text = f"{text}, {rate:,.0f} {per}/s, {elapsed:.0f}s elapsed"
+        return text if total is None else f"{text}, ETA {(total - done) / rate:.0f}s"

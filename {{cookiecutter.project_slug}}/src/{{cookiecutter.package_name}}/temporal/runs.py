@@ -144,7 +144,9 @@ async def show_progress_until_done(
             log.debug("progress query failed: %s", error)
         else:
             if staged is not None:  # a load, still staging its source: its bytes so far
-                display.update(staged["bytes"], staged.get("size") or 0, "bytes staged")
+                display.update(staged["bytes"], staged.get("size"), "bytes staged")
+                continue
+            if not progress["total"]:  # nothing planned yet: 0 of 0 would read as done
                 continue
             # Never backwards: a child that did not answer this time is not lost work.
             shown = max(shown, progress["done"])
