@@ -47,6 +47,7 @@ from .helpers import (
     service_env,
     serving,
     stored,
+    temporal_cli,
 )
 from .helpers.sources import (
     Faults,
@@ -336,12 +337,21 @@ async def test_an_http_404_fails_the_load_at_once_without_the_urls_secrets(
     assert "hunter2" not in message and "s3cr3t" not in message
 
 
-async def test_the_example_csv_loads_the_example_jobs_records(
-    client: Client, database_url: str, task_queue: str
+async def test_the_example_csv_loads_the_example_jobs_records_started_by_the_temporal_cli(
+    client: Client, database_url: str, task_queue: str, temporal_address: str
 ) -> None:
+    # Any client can start a load, as any job: it names its source in plain JSON.
     path = PROJECT_ROOT / "examples" / f"{EXAMPLE.stem}.csv"
+    job = json.dumps({"source": {"url": path.as_uri()}})
+    workflow_id = f"cli-load-{uuid.uuid4()}"
     async with serving(client, database_url, task_queue):
-        result, _ = await load(client, task_queue, path.as_uri())
+        started = await asyncio.to_thread(
+            temporal_cli, temporal_address, "workflow", "execute", "--type",
+            MODULE.workflow_type, "--task-queue", task_queue, "--workflow-id", workflow_id,
+            "--input", job,
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        result = await result_within(client.get_workflow_handle(workflow_id))
     records = example_input()["records"]
     assert (result["load"]["rows"], result["load"]["rejects"]) == (len(records), 0)
     assert without_ids(stored(database_url)) == without_ids(
