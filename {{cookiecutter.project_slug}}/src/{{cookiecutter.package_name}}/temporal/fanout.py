@@ -34,6 +34,7 @@ from ..fields import FieldError
 from .inputs import InvalidInputError
 from .loading import (
     MAX_REJECTS,
+    MAX_STAGED_BATCH_SIZE,
     STAGED_BATCH_SIZE,
     LoadSummary,
     SourceSpec,
@@ -106,7 +107,8 @@ class Job(TypedDict, total=False):
     """Rows a load staged, by reference; set by the workflow itself, after staging."""
     batch_size: int
     """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE, or
-    KEY_RANGE_BATCH_SIZE for a job that is only a key_range."""
+    KEY_RANGE_BATCH_SIZE for a job that is only a key_range. A load's staged rows per
+    merge: 1 to MAX_STAGED_BATCH_SIZE, default STAGED_BATCH_SIZE."""
     max_activities_per_run: int
     """Lower than MAX_ACTIVITIES_PER_RUN to fan out sooner (tests use small values)."""
     done: int
@@ -212,7 +214,9 @@ def _whole(
 def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
     """Refuse, at once, a job whose shape is right but whose values are not."""
     _whole(job, "max_activities_per_run", MAX_ACTIVITIES_PER_RUN, 1, MAX_ACTIVITIES_PER_RUN)
-    _whole(job, "batch_size", BATCH_SIZE, 1, MAX_BATCH_SIZE)
+    # A merge's rows never travel: a load's batches may be as big as its merges allow.
+    staged = "source" in job or "staged" in job
+    _whole(job, "batch_size", BATCH_SIZE, 1, MAX_STAGED_BATCH_SIZE if staged else MAX_BATCH_SIZE)
     if "key_range" in job:
         _whole(job["key_range"], "first", 0, 0, 2**62, "input.key_range")
         _whole(job["key_range"], "count", 0, 0, MAX_RANGE_COUNT, "input.key_range")
