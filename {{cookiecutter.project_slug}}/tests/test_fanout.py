@@ -17,9 +17,11 @@ from temporalio.worker import Worker
 from {{ cookiecutter.package_name }}.temporal.fanout import (
     BATCH_SIZE,
     KEY_RANGE_BATCH_SIZE,
+    STAGED_MERGES_IN_FLIGHT,
     job_size,
     records_of,
     slice_of,
+    staged_batch_size,
 )
 from {{ cookiecutter.package_name }}.temporal.worker import create_workers, running
 
@@ -92,6 +94,18 @@ async def test_a_key_range_alone_goes_in_bigger_batches_than_records(
             await result_within(handle)
         sizes.append(sorted(stub.batch_sizes))
     assert sizes == [[1, KEY_RANGE_BATCH_SIZE, KEY_RANGE_BATCH_SIZE], [1, BATCH_SIZE]]
+
+
+def test_a_loads_merges_take_at_most_200_000_rows_each_and_share_its_rows_evenly() -> None:
+    # Two merges at once: an even number of merges of equal size leaves none to run alone
+    # at the end while a database core idles.
+    assert STAGED_MERGES_IN_FLIGHT == 2
+    sizes = {1: 1, 6: 3, 100_000: 50_000, 400_000: 200_000, 400_001: 100_001}
+    sizes |= {1_000_000: 166_667, 10_000_000: 200_000, 10_000_001: 192_308}
+    assert {rows: staged_batch_size(rows) for rows in sizes} == sizes
+    for rows in range(2, 2_000_000, 99_991):
+        merges = -(-rows // staged_batch_size(rows))
+        assert staged_batch_size(rows) <= 200_000 and merges % 2 == 0, rows
 
 
 class FirstBatchFails:

@@ -30,7 +30,7 @@ from {{ cookiecutter.package_name }}.loads.staging import RETENTION, staged_rows
 from {{ cookiecutter.package_name }}.temporal import schedules
 from {{ cookiecutter.package_name }}.temporal.histories import payload_sizes
 from {{ cookiecutter.package_name }}.temporal.inputs import InvalidInputError
-from {{ cookiecutter.package_name }}.temporal.loading import STAGED_BATCH_SIZE
+from {{ cookiecutter.package_name }}.temporal.loading import MAX_STAGED_BATCH_SIZE
 from {{ cookiecutter.package_name }}.temporal.scheduled_job import ScheduledJob
 from {{ cookiecutter.package_name }}.temporal.schedules import Declared
 
@@ -342,9 +342,9 @@ async def test_the_example_csv_loads_the_example_jobs_records_started_by_the_tem
     client: Client, database_url: str, task_queue: str, temporal_address: str
 ) -> None:
     # Any client can start a load, as any job: it names its source in plain JSON, here with
-    # the default batch size given (more than a job of records may ask for).
+    # the most rows a merge may take (more than a job of records may ask for).
     path = PROJECT_ROOT / "examples" / f"{EXAMPLE.stem}.csv"
-    job = json.dumps({"source": {"url": path.as_uri()}, "batch_size": STAGED_BATCH_SIZE})
+    job = json.dumps({"source": {"url": path.as_uri()}, "batch_size": MAX_STAGED_BATCH_SIZE})
     workflow_id = f"cli-load-{uuid.uuid4()}"
     async with serving(client, database_url, task_queue):
         started = await asyncio.to_thread(
@@ -525,7 +525,7 @@ def test_a_load_may_merge_up_to_200_000_rows_at_a_time_and_a_job_of_records_10_0
     # A merge's rows never travel, so a load's batches are bounded by its merge's time alone.
     assert MODULE.check_job is not None
     source = {"url": "https://example.com/x.csv"}
-    for size in (1, STAGED_BATCH_SIZE, 200_000):
+    for size in (1, 50_000, 200_000):
         MODULE.check_job({"source": source, "batch_size": size})
     with pytest.raises(InvalidInputError, match="must be from 1 to 200,000, got 200,001"):
         MODULE.check_job({"source": source, "batch_size": 200_001})

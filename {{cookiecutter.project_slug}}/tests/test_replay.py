@@ -29,7 +29,12 @@ from temporalio.worker import Replayer, WorkflowReplayResult
 
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.temporal.encryption import ENCODING, parse_keys, with_encryption
-from {{ cookiecutter.package_name }}.temporal.fanout import BATCH_SIZE, KEY_RANGE_BATCH_SIZE
+from {{ cookiecutter.package_name }}.temporal.fanout import (
+    BATCH_SIZE,
+    EVEN_MERGES_PATCH,
+    KEY_RANGE_BATCH_SIZE,
+    STAGED_MERGES_IN_FLIGHT,
+)
 from {{ cookiecutter.package_name }}.temporal.histories import (
     case_file,
     fetch,
@@ -46,9 +51,12 @@ from .helpers import (
     events,
     example_input,
     result_within,
+    scheduled_activity_names,
+    serving,
     serving_stubs,
 )
-from .module_under_test import Job, Workflow
+from .helpers.sources import csv_text
+from .module_under_test import NAME, Job, Workflow
 from .sealing import TEST_KEYS, keyed, plaintext_needles, shown_in
 
 HISTORIES = sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
@@ -138,5 +146,42 @@ async def test_a_key_range_run_from_before_its_bigger_batches_replays_as_it_ran(
         for history in histories
     ]
     assert scheduled == [-(-(KEY_RANGE_BATCH_SIZE + 1) // BATCH_SIZE), 2]
+    for history in histories:
+        assert (await replay(history)).replay_failure is None
+
+
+async def test_a_load_from_before_its_even_merges_replays_as_it_ran(
+    client: Client,
+    database_url: str,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before staged_batch_size a load merged 50,000 rows at a time, so six rows in one
+    # merge; today they go in one merge for each of the load's merges at once.
+    path = tmp_path / "six.csv"
+    path.write_text(csv_text(range(1, 7)), encoding="utf-8")
+    job: Job = {"source": {"url": path.as_uri()}}
+    patched = workflow.patched
+
+    def before_the_patch(patch_id: str) -> bool:  # as the code before it, which asked nothing
+        return patch_id != EVEN_MERGES_PATCH and patched(patch_id)
+
+    histories = []
+    for before in (True, False):
+        if before:
+            monkeypatch.setattr(workflow, "patched", before_the_patch)
+        async with serving(client, database_url, task_queue):
+            handle = await client.start_workflow(
+                Workflow.run, job, id=f"load-before-patch-{uuid.uuid4()}", task_queue=task_queue
+            )
+            await result_within(handle)
+        monkeypatch.undo()
+        histories.append(await handle.fetch_history())
+    merges = [
+        scheduled_activity_names([history]).count(f"{NAME}Activities.merge")
+        for history in histories
+    ]
+    assert merges == [1, STAGED_MERGES_IN_FLIGHT]
     for history in histories:
         assert (await replay(history)).replay_failure is None

@@ -33,6 +33,7 @@ from .. import config
 from ..fields import FieldError
 from .inputs import InvalidInputError
 from .loading import (
+    FIRST_STAGED_BATCH_SIZE,
     MAX_REJECTS,
     MAX_STAGED_BATCH_SIZE,
     STAGED_BATCH_SIZE,
@@ -79,6 +80,8 @@ MAX_BATCHES_IN_FLIGHT = 100
 STAGED_MERGES_IN_FLIGHT = 2
 # Runs that began before STAGED_MERGES_IN_FLIGHT replay with MAX_BATCHES_IN_FLIGHT.
 STAGED_MERGES_PATCH = "staged-merges-in-flight"
+# Loads that began before staged_batch_size replay with FIRST_STAGED_BATCH_SIZE.
+EVEN_MERGES_PATCH = "even-staged-merges"
 # A range is made from two numbers, so a billion cost nothing to send; the bound
 # only keeps a typo from starting a job that would run for years.
 MAX_RANGE_COUNT = 10**9
@@ -108,7 +111,8 @@ class Job(TypedDict, total=False):
     batch_size: int
     """Items per activity, 1 to MAX_BATCH_SIZE; default BATCH_SIZE, or
     KEY_RANGE_BATCH_SIZE for a job that is only a key_range. A load's staged rows per
-    merge: 1 to MAX_STAGED_BATCH_SIZE, default STAGED_BATCH_SIZE."""
+    merge: 1 to MAX_STAGED_BATCH_SIZE, by default the load's rows shared evenly among
+    merges of at most STAGED_BATCH_SIZE (staged_batch_size)."""
     max_activities_per_run: int
     """Lower than MAX_ACTIVITIES_PER_RUN to fan out sooner (tests use small values)."""
     done: int
@@ -241,11 +245,23 @@ def check_job(job: Mapping[str, Any], record_type: RecordType[Any]) -> None:
 def default_batch_size(job: Mapping[str, Any]) -> int:
     """Items per activity for a job that names none: bigger when no record travels."""
     if "staged" in job:
-        return STAGED_BATCH_SIZE
+        # Asked only for a load, so that only its history carries the marker.
+        if workflow.patched(EVEN_MERGES_PATCH):
+            return staged_batch_size(job_size(job))
+        return FIRST_STAGED_BATCH_SIZE
     if "records" in job or "key_range" not in job:
         return BATCH_SIZE
     # Asked only here, so that only such jobs carry the patch's marker in their history.
     return KEY_RANGE_BATCH_SIZE if workflow.patched(KEY_RANGE_BATCHES_PATCH) else BATCH_SIZE
+
+
+def staged_batch_size(rows: int) -> int:
+    """Rows per merge for a load of ``rows`` staged lines: at most STAGED_BATCH_SIZE, in a
+    number of merges that STAGED_MERGES_IN_FLIGHT divides, so that each merge at once has
+    as many rows and none is left to run alone while the database's other cores idle."""
+    lanes = STAGED_MERGES_IN_FLIGHT
+    merges = lanes * max(1, -(-rows // (lanes * STAGED_BATCH_SIZE)))
+    return max(1, -(-rows // merges))
 
 
 def batches_in_flight(job: Mapping[str, Any]) -> int:

@@ -29,11 +29,18 @@ FORMATS = ("csv", "jsonl", "csv.gz", "jsonl.gz")
 MAX_REJECTS = 1000
 # The rejects a load's result shows; `rejects WORKFLOW_ID` lists every one.
 REJECTS_SHOWN = 10
-# Rows per merge activity: one INSERT ... SELECT of staged rows, no row in the payload.
-# Ten times a job's batch: a merge costs no Python per row, and fewer, bigger merges
-# took a million rows' merges from 2.9 s to 1.7 s when every row was unchanged.
-STAGED_BATCH_SIZE = 50_000
-# The most a load may ask for: about a second a merge here, inside MERGE_OPTIONS' 30 s.
+# Rows per merge activity at most: one INSERT ... SELECT of staged rows, no row in the
+# payload. A merge costs no Python per row, so fewer, bigger merges spend less in
+# Temporal's machinery: a million rows on 2 cores, `make bench`, median of 3 rounds,
+# unchanged rows: merges of 50,000 gave 169,000 rows/s end to end, 100,000 gave
+# 176,000 and 200,000 gave 180,000 (file/4, PostgreSQL's own path: 214,000-218,000).
+# About a second a merge here, inside MERGE_OPTIONS' 30 s. fanout.staged_batch_size
+# shares a load's rows evenly among the merges at once, so none runs alone at the end.
+STAGED_BATCH_SIZE = 200_000
+# What loads merged in before the even split (fanout.EVEN_MERGES_PATCH): runs begun
+# then replay with it.
+FIRST_STAGED_BATCH_SIZE = 50_000
+# The most a load's job may ask for.
 MAX_STAGED_BATCH_SIZE = 200_000
 
 

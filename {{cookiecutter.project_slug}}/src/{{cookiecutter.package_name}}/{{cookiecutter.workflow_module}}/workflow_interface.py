@@ -106,7 +106,7 @@ STAGE_OPTIONS = ActivityOptions(
     ),
 )
 # How the workflow calls merge and finish_load: one statement over at most
-# STAGED_BATCH_SIZE rows (temporal/loading.py), about a second; retried
+# MAX_STAGED_BATCH_SIZE rows (temporal/loading.py), about a second; retried
 # through a database outage, as upsert is.
 MERGE_OPTIONS = ActivityOptions(
     start_to_close_timeout=timedelta(seconds=30),
