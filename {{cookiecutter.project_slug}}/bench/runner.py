@@ -60,6 +60,7 @@ from {{ cookiecutter.package_name }}.temporal.fanout import (
     KEY_RANGE_BATCH_SIZE,
     MAX_ACTIVITIES_PER_RUN,
     MAX_BATCH_SIZE,
+    staged_batch_size,
 )
 from {{ cookiecutter.package_name }}.temporal.module import WorkflowModule
 from {{ cookiecutter.package_name }}.temporal.payloads import MAX_PAYLOAD_BYTES
@@ -390,6 +391,9 @@ def report(
         "service_vs_guide_style": ratio("insert", "service", "guide_style", 2),
         "service_microseconds_per_item": round(1e6 / service, 2) if service else None,
         "batch_size": KEY_RANGE_BATCH_SIZE,
+        "staged_batch_size": (
+            staged_batch_size(measures["staged"].items) if "staged" in measures else None
+        ),
         "max_concurrent_activities": MAX_CONCURRENT_ACTIVITIES,
         "largest_history_events": bench.largest_history,
         "largest_payload_bytes": bench.largest_payload,
@@ -425,8 +429,11 @@ def table(report: dict[str, Any]) -> str:
             f"best file path: {files['insert']} (insert), {files['update']} (update); staged "
             f"at {report['staged_vs_file']:.2f} and {report['staged_vs_file_update']:.2f} of it"
         )
+    batches = f"batches of {report['batch_size']:,}"
+    if report["staged_batch_size"]:
+        batches += f", a load's merges of {report['staged_batch_size']:,} rows"
     lines.append(
-        f"median of {report['rounds']} rounds; batches of {report['batch_size']:,}; largest "
+        f"median of {report['rounds']} rounds; {batches}; largest "
         f"history {report['largest_history_events']:,} events, largest payload "
         f"{report['largest_payload_bytes']:,} bytes; peak RSS {report['peak_rss_mib']} MiB; "
         f"{report['cores']} cores"
