@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -124,23 +127,40 @@ async def test_a_history_sealed_with_the_test_keys_is_recorded_sealed_and_replay
     assert (await replay(history, DATA_CONVERTER)).replay_failure is not None
 
 
-async def test_a_key_range_run_from_before_its_bigger_batches_replays_as_it_ran(
-    client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Before KEY_RANGE_BATCH_SIZE every job went in batches of BATCH_SIZE. A run begun
-    # then must replay on today's code, which the patch in fanout.py makes it do.
-    job: Job = {"key_range": {"first": 1, "count": KEY_RANGE_BATCH_SIZE + 1}}
+async def before_and_after_a_patch(
+    client: Client,
+    task_queue: str,
+    job: Job,
+    serve: Callable[[], AbstractAsyncContextManager[None]],
+    patched_before: Callable[[str], bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[WorkflowHistory]:
+    """``job``'s history as the code before a patch ran it (``patched_before`` answering
+    ``workflow.patched``: that code asked nothing), then its history on today's code."""
     histories = []
     for before in (True, False):
-        if before:  # the code before the patch asked nothing, as patched() False does
-            monkeypatch.setattr(workflow, "patched", lambda patch_id: False)
-        async with serving_stubs(client, task_queue, StubUpserts()):
+        if before:
+            monkeypatch.setattr(workflow, "patched", patched_before)
+        async with serve():
             handle = await client.start_workflow(
                 Workflow.run, job, id=f"before-patch-{uuid.uuid4()}", task_queue=task_queue
             )
             await result_within(handle)
         monkeypatch.undo()
         histories.append(await handle.fetch_history())
+    return histories
+
+
+async def test_a_key_range_run_from_before_its_bigger_batches_replays_as_it_ran(
+    client: Client, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before KEY_RANGE_BATCH_SIZE every job went in batches of BATCH_SIZE. A run begun
+    # then must replay on today's code, which the patch in fanout.py makes it do.
+    job: Job = {"key_range": {"first": 1, "count": KEY_RANGE_BATCH_SIZE + 1}}
+    serve = partial(serving_stubs, client, task_queue, StubUpserts())
+    histories = await before_and_after_a_patch(
+        client, task_queue, job, serve, lambda patch_id: False, monkeypatch
+    )
     scheduled = [
         len(events([history], EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED))
         for history in histories
@@ -164,20 +184,13 @@ async def test_a_load_from_before_its_even_merges_replays_as_it_ran(
     job: Job = {"source": {"url": path.as_uri()}}
     patched = workflow.patched
 
-    def before_the_patch(patch_id: str) -> bool:  # as the code before it, which asked nothing
+    def before_the_patch(patch_id: str) -> bool:  # the patches before it stay as they are
         return patch_id != EVEN_MERGES_PATCH and patched(patch_id)
 
-    histories = []
-    for before in (True, False):
-        if before:
-            monkeypatch.setattr(workflow, "patched", before_the_patch)
-        async with serving(client, database_url, task_queue):
-            handle = await client.start_workflow(
-                Workflow.run, job, id=f"load-before-patch-{uuid.uuid4()}", task_queue=task_queue
-            )
-            await result_within(handle)
-        monkeypatch.undo()
-        histories.append(await handle.fetch_history())
+    serve = partial(serving, client, database_url, task_queue)
+    histories = await before_and_after_a_patch(
+        client, task_queue, job, serve, before_the_patch, monkeypatch
+    )
     merges = [
         scheduled_activity_names([history]).count(f"{NAME}Activities.merge")
         for history in histories
