@@ -32,15 +32,16 @@ REJECTS_SHOWN = 10
 # Rows per merge activity at most: one INSERT ... SELECT of staged rows, no row in the
 # payload. A merge costs no Python per row, so fewer, bigger merges spend less in
 # Temporal's machinery: a million rows on 2 cores, `make bench`, median of 3 rounds,
-# unchanged rows: merges of 50,000 gave 169,000 rows/s end to end, 100,000 gave
-# 176,000 and 200,000 gave 180,000 (file/4, PostgreSQL's own path: 214,000-218,000).
-# About a second a merge here, inside MERGE_OPTIONS' 30 s. fanout.staged_batch_size
-# shares a load's rows evenly among the merges at once, so none runs alone at the end.
+# unchanged rows, two runs each on a busy host: merges of 50,000 gave 0.78 and 0.83 of
+# PostgreSQL's own path (file/4), 200,000 gave 0.83 and 1.02 (the host's noise is as
+# big as the gap; docs/performance.md). fanout.staged_batch_size shares a load's rows
+# evenly among the merges at once, so none runs alone at the end.
 STAGED_BATCH_SIZE = 200_000
 # What loads merged in before the even split (fanout.EVEN_MERGES_PATCH): runs begun
 # then replay with it.
 FIRST_STAGED_BATCH_SIZE = 50_000
-# The most a load's job may ask for.
+# The most a load's job may ask for: about a second a merge here, inside
+# MERGE_OPTIONS' 30 s (a few seconds at ten million rows).
 MAX_STAGED_BATCH_SIZE = 200_000
 
 
